@@ -1,0 +1,64 @@
+# The commands of CONTRACT §1. Needs Python 3.11 and make; everything else is installed here.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON    ?= $(shell command -v python3.11 || command -v python3)
+STATE_DIR ?= .local
+VENV      := .venv
+UV_VERSION := 0.13.8
+UV        := $(STATE_DIR)/tools/bin/uv
+PY        := $(VENV)/bin/python
+SUBJECTS  ?= 2000
+export STATE_DIR
+# Our own package is imported from the repository root (DAGs, dbt helpers, tests).
+export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
+export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
+export DO_NOT_TRACK := 1
+
+.PHONY: help install lock run test airflow psql warehouse-url stop bench sample-data clean
+
+help:
+	@echo "make run | test | airflow | psql | warehouse-url | stop | bench | sample-data SUBJECTS=N | lock | clean"
+
+$(UV):
+	@$(PYTHON) -m venv $(STATE_DIR)/tools >/dev/null
+	@$(STATE_DIR)/tools/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# Reinstalls only when the lock changes (the stamp is newer than requirements.txt otherwise).
+$(VENV)/.installed: requirements.txt | $(UV)
+	@test -x $(PY) || $(UV) venv --quiet --python $(PYTHON) $(VENV)
+	@$(UV) pip sync --quiet --python $(PY) requirements.txt
+	@touch $@
+
+install: $(VENV)/.installed
+
+lock: | $(UV)
+	$(UV) pip compile --quiet --python-version 3.11 requirements.in -o requirements.txt
+
+run: install
+	@$(PY) -m include.pipeline run
+
+test: install
+	@$(PY) -m include.embedded_pg start >/dev/null 2>&1 || true
+	@STATE_DIR=$(STATE_DIR)/test $(PY) -m pytest $(PYTEST_ARGS)
+
+airflow: install
+	@$(PY) -m include.pipeline airflow
+
+psql: install
+	@$(PY) -m include.pipeline psql
+
+warehouse-url: install
+	@$(PY) -m include.pipeline warehouse-url
+
+stop: install
+	@$(PY) -m include.embedded_pg stop
+
+bench: install
+	@$(PY) -m include.pipeline bench
+
+sample-data: install
+	@$(PY) -m include.sample_data --subjects $(SUBJECTS) --progress
+
+clean: stop
+	rm -rf $(STATE_DIR)

@@ -1,0 +1,65 @@
+"""Airflow ingest DAGs, one per feed contract in include/feeds/ (`ingest_<feed>`).
+
+Each run finds the files of its feed not yet in the ledger, loads them in parallel (one mapped
+task per file, bounded by the `warehouse_loads` pool), and, when anything new was loaded, announces
+the `raw.<feed>` Asset that schedules the transform. Adding a feed is a contract file: no DAG code.
+"""
+from __future__ import annotations
+
+from airflow.exceptions import AirflowSkipException
+from airflow.sdk import dag, task
+
+from include import assets, feeds, ingest, settings
+from include.run_context import DEFAULT_ARGS, START_DATE
+
+LOAD_POOL = "warehouse_loads"
+
+
+def ingest_dag(feed_id: str):
+    contract = feeds.get(feed_id)
+
+    @dag(
+        dag_id=f"ingest_{feed_id}",
+        description=f"Load new deliveries of {contract.title} into raw.{feed_id}",
+        schedule="@hourly",
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        tags=["ingest", feed_id],
+        doc_md=__doc__,
+    )
+    def ingest_feed():
+        @task
+        def prepare_warehouse() -> None:
+            ingest.schema.ensure_schemas(settings.warehouse_url())
+
+        @task
+        def find_new_files() -> list[str]:
+            return ingest.pending_files(feed_id)
+
+        @task(pool=LOAD_POOL, map_index_template="{{ file_name }}")
+        def load(file_name: str) -> dict:
+            return ingest.load_file(settings.warehouse_url(), feed_id, file_name)
+
+        @task(outlets=[assets.raw_asset(feed_id)], retries=0)
+        def announce(results: list[dict]) -> dict:
+            results = list(results)
+            for r in results:
+                print(f"{r['file_name']}: {r['status']} read={r['rows_read']} loaded={r['rows_loaded']} "
+                      f"quarantined={r['rows_quarantined']} {r.get('reason') or ''}")
+            loaded = sum(r["rows_loaded"] for r in results if r["status"] == "loaded")
+            if not any(r["status"] == "loaded" for r in results):
+                # Nothing new: no Asset event, so the transform is not woken for nothing.
+                raise AirflowSkipException(f"no new {feed_id} deliveries")
+            return {"feed": feed_id, "files": len(results), "rows_loaded": loaded}
+
+        files = find_new_files()
+        prepare_warehouse() >> files
+        announce(load.expand(file_name=files))
+
+    return ingest_feed()
+
+
+for _feed_id in feeds.load_contracts():
+    globals()[f"ingest_{_feed_id}"] = ingest_dag(_feed_id)

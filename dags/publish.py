@@ -1,0 +1,61 @@
+"""Airflow DAG `publish`: the publication gate, the atomic swap, the exports, the docs.
+
+Scheduled when the transform has built and gated the next publication. A failed blocking
+expectation fails the run here: analysts and lenders keep the previous publication untouched.
+"""
+from __future__ import annotations
+
+from airflow.sdk import dag, task
+
+from include import assets, export, publish as publication, quality, settings, transform
+from include.run_context import AS_OF_PARAM, DEFAULT_ARGS, START_DATE, as_of_from
+
+
+def _as_of(params, dag_run):
+    return as_of_from(params, dag_run.conf if dag_run else None)
+
+
+@dag(
+    dag_id="publish",
+    description="Gate the build, swap it into marts/export atomically, write the export files",
+    schedule=[assets.build_asset()],
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    params=AS_OF_PARAM,
+    tags=["publish", "quality"],
+    doc_md=__doc__,
+)
+def publish():
+    @task(retries=0)
+    def publication_gate(params=None, dag_run=None) -> dict:
+        as_of = _as_of(params, dag_run)
+        result = quality.run_gate(settings.warehouse_url(), "publication", as_of,
+                                  settings.export_dir() / as_of.isoformat() / "quality")
+        quality.raise_if_blocked(result)
+        return result
+
+    @task
+    def swap_in(gate: dict, params=None, dag_run=None) -> dict:
+        publication.ensure_roles(settings.warehouse_url())
+        return publication.publish(settings.warehouse_url(), _as_of(params, dag_run), [gate])
+
+    @task(outlets=[assets.published_asset()])
+    def write_exports(published: dict, params=None, dag_run=None) -> dict:
+        as_of = _as_of(params, dag_run)
+        return export.write_exports(settings.warehouse_url(), as_of, settings.export_dir(),
+                                    published["version"])
+
+    @task
+    def analyst_docs(params=None, dag_run=None) -> str:
+        as_of = _as_of(params, dag_run)
+        return str(transform.write_docs(settings.warehouse_url(), as_of,
+                                        settings.export_dir() / as_of.isoformat() / "dbt-docs"))
+
+    published = swap_in(publication_gate())
+    write_exports(published)
+    published >> analyst_docs()
+
+
+publish()

@@ -1,0 +1,1 @@
+"""The credit office's data platform: all logic the DAGs call lives in this package."""

@@ -1,0 +1,181 @@
+"""`make run` and the other make targets that drive the whole platform (CONTRACT §1).
+
+`run`: start the warehouse, prepare Airflow, write the sample when the landing zone is empty, run
+the DAGs through Airflow (every ingest DAG, then `transform`, then `publish`), print the summary.
+Exit code 0 only when the run was published.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from include import airflow_env, settings
+
+DAG_ORDER_TAIL = ("transform", "publish")
+AIRFLOW_POOLS = {"warehouse_loads": (2, "concurrent file loads into the warehouse")}
+SAMPLE_SUBJECTS = int(os.environ.get("SAMPLE_SUBJECTS", "2000"))
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _venv_bin(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+def start_warehouse() -> str:
+    if os.environ.get("WAREHOUSE_URL"):
+        return os.environ["WAREHOUSE_URL"]
+    from include import embedded_pg
+
+    embedded_pg.start()
+    return embedded_pg.url("warehouse")
+
+
+def _airflow(args: list[str], env: dict, log: Path | None = None, check: bool = True) -> int:
+    cmd = [_venv_bin("airflow"), *args]
+    if log is None:
+        out = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if check and out.returncode != 0:
+            say(out.stdout[-4000:])
+            raise SystemExit(f"`airflow {' '.join(args)}` failed (exit {out.returncode})")
+        return out.returncode
+    with log.open("w") as f:
+        rc = subprocess.run(cmd, env=env, stdout=f, stderr=subprocess.STDOUT).returncode
+    if check and rc != 0:
+        raise SystemExit(f"`airflow {' '.join(args)}` failed (exit {rc}); log: {log}")
+    return rc
+
+
+def prepare_airflow(env: dict) -> None:
+    """Migrate the metadata database once per Airflow version; pools; serialize the DAGs."""
+    import airflow
+
+    home = Path(env["AIRFLOW_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    marker = home / f".migrated-{airflow.__version__}"
+    if not marker.exists():
+        say("preparing Airflow's metadata database (first run only)…")
+        _airflow(["db", "migrate"], env)
+        for name, (slots, description) in AIRFLOW_POOLS.items():
+            _airflow(["pools", "set", name, str(slots), description], env)
+        marker.touch()
+    _airflow(["dags", "reserialize"], env)
+
+
+def landing_is_empty(landing: Path) -> bool:
+    if not landing.exists():
+        return True
+    return not any(p.is_file() for folder in landing.iterdir() if folder.is_dir() for p in folder.iterdir())
+
+
+def ensure_sample(landing: Path, as_of) -> None:
+    if not landing_is_empty(landing):
+        return
+    from include import sample_data
+
+    say(f"landing zone {landing} is empty: writing the sample deliveries ({SAMPLE_SUBJECTS} subjects)…")
+    sample_data.write_sample(landing, SAMPLE_SUBJECTS, as_of, progress=True)
+
+
+def dag_ids() -> list[str]:
+    from include import feeds
+
+    return [f"ingest_{feed}" for feed in feeds.load_contracts()] + list(DAG_ORDER_TAIL)
+
+
+def run_dags(env: dict, as_of, log_dir: Path) -> bool:
+    """Run every DAG once through Airflow (`airflow dags test`), ingest DAGs two at a time."""
+    conf = json.dumps({"as_of": as_of.isoformat()})
+    ingest = [d for d in dag_ids() if d.startswith("ingest_")]
+    ok = True
+
+    def start(dag_id: str) -> tuple[str, subprocess.Popen, float]:
+        log = (log_dir / f"{dag_id}.log").open("w")
+        proc = subprocess.Popen([_venv_bin("airflow"), "dags", "test", dag_id, "-c", conf],
+                                env=env, stdout=log, stderr=subprocess.STDOUT)
+        return dag_id, proc, time.monotonic()
+
+    def finish(item) -> bool:
+        dag_id, proc, started = item
+        rc = proc.wait()
+        state = "ok" if rc == 0 else f"FAILED (exit {rc}), log: {log_dir / (dag_id + '.log')}"
+        say(f"  {dag_id:<28} {time.monotonic() - started:6.1f}s  {state}")
+        return rc == 0
+
+    running: list = []
+    for dag_id in ingest:
+        running.append(start(dag_id))
+        if len(running) >= 2:
+            ok &= finish(running.pop(0))
+    for item in running:
+        ok &= finish(item)
+    if not ok:
+        return False
+    for dag_id in DAG_ORDER_TAIL:
+        if not finish(start(dag_id)):
+            return False
+    return True
+
+
+def run() -> int:
+    started = time.monotonic()
+    as_of = settings.as_of()
+    landing = settings.landing_dir()
+    start_warehouse()
+    env = airflow_env.environment()
+    ensure_sample(landing, as_of)
+    prepare_airflow(env)
+    log_dir = settings.state_dir() / "logs" / time.strftime("run-%Y%m%dT%H%M%S")
+    log_dir.mkdir(parents=True, exist_ok=True)
+    say(f"running the pipeline through Airflow for AS_OF={as_of} (logs: {log_dir})")
+    ok = run_dags(env, as_of, log_dir)
+    from include import summary
+
+    published = summary.print_summary(settings.warehouse_url(), as_of, settings.export_dir())
+    say(f"wall time {time.monotonic() - started:.0f}s")
+    return 0 if ok and published else 1
+
+
+def airflow_ui() -> int:
+    start_warehouse()
+    env = airflow_env.environment()
+    prepare_airflow(env)
+    say(f"Airflow UI on http://localhost:{env['AIRFLOW__API__PORT']} (Ctrl-C stops it)")
+    return subprocess.run([_venv_bin("airflow"), "standalone"], env=env).returncode
+
+
+def psql() -> int:
+    url = start_warehouse()
+    from include import embedded_pg
+
+    client = shutil.which("psql") or embedded_pg._bin("psql")
+    return subprocess.run([client, url]).returncode
+
+
+def main(argv: list[str]) -> int:
+    command = argv[0] if argv else "run"
+    if command == "run":
+        return run()
+    if command == "airflow":
+        return airflow_ui()
+    if command == "psql":
+        return psql()
+    if command == "warehouse-url":
+        print(start_warehouse())
+        return 0
+    if command == "bench":
+        bench = settings.REPO_ROOT / "bench" / "run_all.py"
+        return subprocess.run([sys.executable, str(bench)]).returncode
+    say(f"unknown command {command!r}: run | airflow | psql | warehouse-url | bench")
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,75 @@
+"""Settings from the environment (CONTRACT §1). Every one is optional; defaults suit a laptop."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def _path(var: str, default: str) -> Path:
+    value = Path(os.environ.get(var) or default)
+    return value if value.is_absolute() else (REPO_ROOT / value)
+
+
+def landing_dir() -> Path:
+    return _path("LANDING_DIR", "data/landing")
+
+
+def export_dir() -> Path:
+    return _path("EXPORT_DIR", "data/export")
+
+
+def state_dir() -> Path:
+    return _path("STATE_DIR", ".local")
+
+
+def today_in_shanghai() -> dt.date:
+    return dt.datetime.now(SHANGHAI).date()
+
+
+def as_of() -> dt.date:
+    """The date archives and indicators are computed for; `AS_OF` or today in Asia/Shanghai."""
+    raw = os.environ.get("AS_OF")
+    if not raw:
+        return today_in_shanghai()
+    try:
+        return dt.date.fromisoformat(raw.strip())
+    except ValueError:
+        raise SystemExit(f"AS_OF={raw!r} is not a date: write it as YYYY-MM-DD, e.g. AS_OF=2026-06-30") from None
+
+
+def warehouse_url() -> str:
+    """libpq URL of the warehouse: `WAREHOUSE_URL`, else the embedded PostgreSQL."""
+    external = os.environ.get("WAREHOUSE_URL")
+    if external:
+        return external
+    from include import embedded_pg
+
+    return embedded_pg.url("warehouse")
+
+
+def pseudonym_key() -> bytes:
+    """The HMAC key that pseudonymises personal identity numbers (DOMAIN §8).
+
+    From `CREDIT_PSEUDONYM_KEY`; on a laptop without one, a random key is made once and kept in
+    STATE_DIR (mode 0600) so that pseudonyms stay stable between runs. Never in the repository.
+    """
+    value = os.environ.get("CREDIT_PSEUDONYM_KEY")
+    if value:
+        return value.encode()
+    path = state_dir() / "secrets" / "pseudonym.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another task made it a moment ago
+            pass
+        else:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()

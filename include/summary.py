@@ -1,0 +1,101 @@
+"""The summary `make run` prints (CONTRACT §1): feeds, gates, scorecard, where the exports went."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import psycopg
+
+
+def _table_exists(conn, qualified: str) -> bool:
+    return conn.execute("select to_regclass(%s) is not null", (qualified,)).fetchone()[0]
+
+
+def _fmt(value, digits: int = 4) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float) or hasattr(value, "quantize"):
+        return f"{float(value):.{digits}g}" if abs(float(value)) < 1e6 else f"{float(value):,.0f}"
+    return str(value)
+
+
+def feed_lines(conn) -> list[str]:
+    if not _table_exists(conn, "audit.file_ledger"):
+        return ["  (no ledger yet: nothing was ingested)"]
+    rows = conn.execute("""
+        select feed, count(*) filter (where status <> 'duplicate'), 
+               coalesce(sum(rows_read), 0), coalesce(sum(rows_loaded), 0),
+               coalesce(sum(rows_quarantined), 0),
+               count(*) filter (where status = 'rejected'), count(*) filter (where status = 'duplicate')
+        from audit.file_ledger group by feed order by feed""").fetchall()
+    lines = [f"  {'feed':<18}{'files':>6}{'read':>10}{'loaded':>10}{'quarant.':>10}{'rejected':>9}{'dup.':>6}"]
+    for feed, files, read, loaded, quarantined, rejected, dups in rows:
+        lines.append(f"  {feed:<18}{files:>6}{read:>10}{loaded:>10}{quarantined:>10}{rejected:>9}{dups:>6}")
+    return lines
+
+
+def gate_lines(conn, as_of: dt.date) -> list[str]:
+    if not _table_exists(conn, "audit.gate_results"):
+        return ["  (no gate has run)"]
+    rows = conn.execute("""
+        with latest as (
+            select distinct on (checkpoint) checkpoint, run_id
+            from audit.gate_results where as_of = %s order by checkpoint, recorded_at desc)
+        select g.checkpoint,
+               count(*) filter (where g.success),
+               count(*) filter (where not g.success and g.severity = 'warning'),
+               count(*) filter (where not g.success and g.severity = 'blocking')
+        from audit.gate_results g join latest using (checkpoint, run_id)
+        group by g.checkpoint order by g.checkpoint""", (as_of,)).fetchall()
+    lines = []
+    for checkpoint, passed, warned, failed in rows:
+        verdict = "FAILED" if failed else ("passed with warnings" if warned else "passed")
+        lines.append(f"  {checkpoint:<12} {verdict:<22} {passed} passed, {warned} warnings, {failed} blocking failures")
+    return lines or ["  (no gate ran for this AS_OF)"]
+
+
+def scorecard_lines(conn, as_of: dt.date) -> list[str]:
+    if not _table_exists(conn, "marts.indicator_scorecard"):
+        return ["  (nothing published yet)"]
+    rows = conn.execute("""
+        select indicator_id, indicator_name, numerator, denominator, value, comparator, target, passed
+        from marts.indicator_scorecard where as_of = %s and region_code = 'all'
+        order by indicator_id""", (as_of,)).fetchall()
+    lines = [f"  {'id':<16}{'indicator':<24}{'value':>10}  {'target':<12}{'passed':<6}"]
+    for ind, name, num, den, value, comparator, target, passed in rows:
+        target_text = f"{comparator} {_fmt(target)}" if target is not None else "(reported)"
+        mark = "—" if target is None else ("yes" if passed else "NO")
+        lines.append(f"  {ind:<16}{name:<{24 - sum(1 for c in name if ord(c) > 0x2E80)}}"
+                     f"{_fmt(value):>10}  {target_text:<12}{mark:<6} ({_fmt(num)}/{_fmt(den)})")
+    return lines
+
+
+def publication(conn, as_of: dt.date):
+    if not _table_exists(conn, "audit.publication_log"):
+        return None
+    return conn.execute("""select version, published_at from audit.publication_log
+                           where as_of = %s order by published_at desc limit 1""", (as_of,)).fetchone()
+
+
+def print_summary(url: str, as_of: dt.date, export_dir: Path) -> bool:
+    """Print the summary; True when `AS_OF` has a publication with its export files."""
+    with psycopg.connect(url) as conn:
+        print(f"\n== Credit platform run for AS_OF {as_of} ==")
+        print("\nFeeds (files, rows read = loaded + quarantined):")
+        print("\n".join(feed_lines(conn)))
+        print("\nQuality gates:")
+        print("\n".join(gate_lines(conn, as_of)))
+        print("\nIndicator scorecard (whole jurisdiction):")
+        print("\n".join(scorecard_lines(conn, as_of)))
+        published = publication(conn, as_of)
+    out = export_dir / as_of.isoformat()
+    manifest = out / "manifest.json"
+    print("\nPublication:")
+    if published and manifest.exists():
+        print(f"  version {published[0]} published at {published[1]:%Y-%m-%d %H:%M:%S %Z}")
+        print(f"  exports:      {out}/financing_profile.parquet, financing_profile.csv, manifest.json")
+        print(f"  quality docs: {out / 'quality'}")
+        print(f"  dbt docs:     {out / 'dbt-docs' / 'index.html'}")
+        return True
+    print("  NOT published for this AS_OF: see the failures above and the DAG logs")
+    return False

@@ -1,0 +1,45 @@
+"""Shared fixtures: a real PostgreSQL for every test that needs one.
+
+The embedded server starts once per session under STATE_DIR (`make test` uses `.local/test`, so
+tests never touch the data of `make run`). With WAREHOUSE_URL set, that server is used instead.
+Each test module asking for `scratch_db` gets a database of its own, dropped afterwards, so
+modules cannot see each other's rows.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from include import embedded_pg
+
+
+def _server_url(database: str) -> str:
+    external = os.environ.get("WAREHOUSE_URL")
+    if external:
+        return psycopg.conninfo.make_conninfo(external, dbname=database)
+    return embedded_pg.url(database)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """URL of the maintenance database `postgres` on a running server."""
+    if not os.environ.get("WAREHOUSE_URL"):
+        embedded_pg.start()
+    return _server_url("postgres")
+
+
+@pytest.fixture(scope="module")
+def scratch_db(postgres_server: str):
+    """A fresh, empty database for one test module; yields its libpq URL."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    try:
+        yield _server_url(name)
+    finally:
+        with psycopg.connect(postgres_server, autocommit=True) as conn:
+            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))

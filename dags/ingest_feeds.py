@@ -36,7 +36,7 @@ def ingest_dag(feed_id: str):
 
         @task
         def find_new_files() -> list[str]:
-            return ingest.pending_files(feed_id)
+            return ingest.pending_files(feed_id, conninfo=settings.warehouse_url())
 
         @task(pool=LOAD_POOL, map_index_template="{{ file_name }}")
         def load(file_name: str) -> dict:

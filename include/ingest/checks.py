@@ -1,0 +1,283 @@
+"""Row checks: delivered rows → COPY lines for raw.<feed>, and their problems for the quarantine.
+
+Built once per file (`RowChecker`), then called per chunk of rows. This is the hot path, and per
+cell Python work is its cost, so a chunk is processed column by column: each column's *distinct*
+values are converted once (deliveries repeat codes, months, dates, names endlessly) into a bounded
+per-column cache, then the whole column is mapped at C speed. Rows with a problem, and feeds with
+cross-field rules, take the per-row path that writes the messages.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from include.feeds import Feed
+from include.ingest import codes, values
+from include.ingest.readers import Delivery, _column_letter
+from include.ingest.values import Bad
+
+_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]").search
+_COPY_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_JSON_STR = json.JSONEncoder(ensure_ascii=False).encode
+NULL = "\\N"
+CACHE_LIMIT = 20_000          # distinct values kept per column: bounds memory on unique columns
+
+
+def copy_text(value: str | None) -> str:
+    """A value in COPY's text format."""
+    if value is None:
+        return NULL
+    return value.translate(_COPY_ESCAPE) if _NEEDS_ESCAPE(value) else value
+
+
+@dataclass
+class Problem:
+    column_name: str | None
+    rule: str
+    value: str
+    message: str
+    severity: str = "error"
+
+
+class _Blank(Bad):
+    """The cached outcome of a blank required cell."""
+
+
+def _received_keys(headers: list[str]) -> list[str]:
+    """JSON keys of `_received`: the header as in the file; blank or repeated ones get their column."""
+    keys, seen = [], set()
+    for i, h in enumerate(headers):
+        key = h.strip() or f"({_column_letter(i)})"
+        if key in seen:
+            key = f"{key} ({_column_letter(i)})"
+        seen.add(key)
+        keys.append(key)
+    return keys
+
+
+class _ColumnCache:
+    """value as read → COPY text of the normalised value (or a `Bad`), one per contract column."""
+
+    def __init__(self, convert, required: bool):
+        self.convert = convert
+        self.required = required
+        self.map: dict = {}
+        self.bad: set = set()        # keys whose outcome is an error
+
+    def fill(self, column: tuple) -> None:
+        if len(self.map) > CACHE_LIMIT:
+            self.map.clear()
+            self.bad.clear()
+        new = set(column).difference(self.map)
+        for value in new:
+            self.map[value] = outcome = self._outcome(value)
+            if isinstance(outcome, Bad):
+                self.bad.add(value)
+
+    def _outcome(self, value):
+        if value is None or (type(value) is str and (not value or value.isspace())):
+            return _Blank("required", "a value is required") if self.required else NULL
+        try:
+            return copy_text(self.convert(value))
+        except Bad as bad:
+            return bad
+
+
+class RowChecker:
+    def __init__(self, feed: Feed, delivery: Delivery, *, file_name: str, sha256: str,
+                 arrived_at: str, loaded_at: str, arrival_date: str, pseudonym_key: bytes):
+        self.feed = feed
+        self.file_name = file_name
+        self.key = pseudonym_key
+        self.arrival_date = arrival_date
+        self.index = {n: i for i, n in enumerate(feed.column_names)}
+        headers = delivery.headers
+        self.width = len(headers)
+        self.plan = []      # (name, position in the row or None, shown header)
+        self.caches = []
+        for col in feed.columns:
+            pos = delivery.positions.get(col.name)
+            shown = headers[pos].strip() if pos is not None else col.header
+            self.plan.append((col.name, pos, shown))
+            self.caches.append(_ColumnCache(values.make_converter(col), col.required))
+        self.id_columns = [self.index[c.name] for c in feed.id_columns]
+        self.id_cache: dict[str, str] = {}
+        self.reference = [self.index[n] for n in feed.reference_date]
+        self.rules = feed.rules
+        self.keys = _received_keys(headers)
+        # `"header":` prefixes of the _received JSON, COPY-escaped once.
+        self.json_keys = [copy_text(_JSON_STR(k)) + ":" for k in self.keys]
+        self.json_caches: list[dict] = [{} for _ in self.keys]
+        self.xlsx = delivery.detail.get("format") == "xlsx"
+        self.prefix = f"{copy_text(sha256)}\t{copy_text(file_name)}\t"
+        self.meta = f"\t{arrived_at}\t{loaded_at}\t"
+
+    # -- messages ---------------------------------------------------------------------------
+    def problem(self, number: int, column: str | None, shown: str, rule: str, value, text: str,
+                severity: str = "error") -> Problem:
+        received = values.cell_text(value)
+        where = f"column {shown!r} ({column})" if column else "the row"
+        message = f"{self.file_name}, row {number}, {where}: rule {rule}: {text}; value {received!r}"
+        return Problem(column, rule, received, message, severity)
+
+    # -- a chunk --------------------------------------------------------------------------------
+    def check_chunk(self, rows: list[tuple[int, list]]) -> tuple[list[str], list[tuple[int, list, list[Problem], bool]]]:
+        """(COPY lines of the rows to load, [(row number, cells, problems, rejected)] of rows with problems)."""
+        cells_of = self._fit([c for _, c in rows])
+        by_column = list(zip(*cells_of)) if cells_of else [()] * self.width
+        outs = []
+        suspect: set[int] = set()
+        for (name, pos, _), cache in zip(self.plan, self.caches):
+            column = by_column[pos] if pos is not None else (None,) * len(rows)
+            cache.fill(column)
+            outs.append(list(map(cache.map.__getitem__, column)))
+            if cache.bad and not cache.bad.isdisjoint(column):
+                suspect.update(i for i, v in enumerate(column) if v in cache.bad)
+        per_row = list(zip(*outs))
+        if self.id_columns:
+            ids = [self._id_fields(r) for r in per_row]
+        received = self._received(by_column, len(rows))
+        lines, flagged = [], []
+        prefix, meta = self.prefix, self.meta
+        check_rules = bool(self.rules)
+        for i, (number, cells) in enumerate(rows):
+            if i in suspect or check_rules:
+                problems = self._row_problems(number, cells, per_row[i])
+                if problems:
+                    rejected = any(p.severity == "error" for p in problems)
+                    flagged.append((number, cells, problems, rejected))
+                    if rejected:
+                        continue
+            body = "\t".join(per_row[i])
+            if self.id_columns:
+                body += ids[i]
+            lines.append(f"{prefix}{number}{meta}{body}\t{{{received[i]}}}\n")
+        return lines, flagged
+
+    def _fit(self, rows: list[list]) -> list[list]:
+        """Every row to the header's width: pad short rows; a wider row with non-blank cells beyond
+        the header widens the file (those cells belong in `_received` too)."""
+        width = self.width
+        lengths = set(map(len, rows))
+        if lengths <= {width}:
+            return rows
+        widest = max(lengths)
+        if widest > width and any(not values.is_blank(c) for r in rows if len(r) > width for c in r[width:]):
+            self._widen(widest)
+            width = widest
+        return [r if len(r) == width else (list(r) + [None] * (width - len(r)) if len(r) < width else r[:width])
+                for r in rows]
+
+    def _widen(self, width: int) -> None:
+        # A cell beyond the header still belongs in `_received`: key it by its column letter.
+        for i in range(self.width, width):
+            key = f"({_column_letter(i)})"
+            self.keys.append(key)
+            self.json_keys.append(copy_text(_JSON_STR(key)) + ":")
+            self.json_caches.append({})
+        self.width = width
+
+    def _received(self, by_column: list[tuple], n: int) -> list[str]:
+        """The `_received` JSON of each row (without braces), from per-column cached fragments."""
+        fragments = []
+        for key, column, cache in zip(self.json_keys, by_column, self.json_caches):
+            if len(cache) > CACHE_LIMIT:
+                cache.clear()
+            for value in set(column).difference(cache):
+                text = values.cell_text(value) if self.xlsx or type(value) is not str else value
+                cache[value] = key + copy_text(_JSON_STR(text))
+            fragments.append(map(cache.__getitem__, column))
+        if not fragments:
+            return ["" for _ in range(n)]
+        return [",".join(parts) for parts in zip(*fragments)]
+
+    def _id_fields(self, out: tuple) -> str:
+        extra = ""
+        for i in self.id_columns:
+            code = out[i]
+            if isinstance(code, Bad) or code == NULL:
+                extra += "\t\\N\t\\N"
+                continue
+            fields = self.id_cache.get(code)
+            if fields is None:
+                if len(self.id_cache) > CACHE_LIMIT:
+                    self.id_cache.clear()
+                if values.id_kind(code) == "person":
+                    fields = f"\t{codes.pseudonym(code, self.key)}\t{codes.masked(code)}"
+                else:
+                    fields = f"\t{code}\t{code}"
+                self.id_cache[code] = fields
+            extra += fields
+        return extra
+
+    # -- the per-row path: messages and cross-field rules ---------------------------------------
+    def _row_problems(self, number: int, cells: list, out: tuple) -> list[Problem]:
+        problems = []
+        for (name, pos, shown), outcome in zip(self.plan, out):
+            if isinstance(outcome, Bad):
+                value = cells[pos] if pos is not None and pos < len(cells) else None
+                problems.append(self.problem(number, name, shown, outcome.rule, value, outcome.problem))
+        if self.rules:
+            norm = [None if isinstance(v, Bad) or v == NULL else v for v in out]
+            self._cross_field(number, cells, norm, problems)
+        return problems
+
+    def _cross_field(self, number: int, cells: list, out: list, problems: list[Problem]) -> None:
+        failed = {p.column_name for p in problems}
+        for rule in self.rules:
+            i = self.index[rule.column]
+            name, pos, shown = self.plan[i]
+            value = cells[pos] if pos is not None and pos < len(cells) else None
+            if name in failed:
+                continue
+            if rule.rule == "required_unless" and out[i] is None:
+                if rule.unless and self._known(out, rule.unless) and not self._holds(out, rule.unless):
+                    problems.append(self.problem(number, name, shown, rule.rule, value,
+                                                 f"a value is required unless {self._describe(rule.unless)}",
+                                                 rule.severity))
+            elif rule.rule == "required_if" and out[i] is None:
+                if self._holds(out, rule.when):
+                    problems.append(self.problem(number, name, shown, rule.rule, value,
+                                                 f"a value is required when {self._describe(rule.when)}",
+                                                 rule.severity))
+            elif rule.rule == "id_is_person_if" and out[i] is not None:
+                if self._holds(out, rule.when) and values.id_kind(out[i]) != "person":
+                    problems.append(self.problem(number, name, shown, rule.rule, value,
+                                                 f"must be a resident ID when {self._describe(rule.when)}",
+                                                 rule.severity))
+            elif rule.rule == "category_matches_uscc" and out[i] is not None:
+                category = out[self.index[rule.category_column]]
+                if category is None:
+                    continue
+                expected = "个体工商户" if codes.is_individual_business(out[i]) else "法人及非法人组织"
+                if category != expected:
+                    problems.append(self.problem(
+                        number, name, shown, rule.rule, value,
+                        f"the code's category (positions 1–2 {out[i][:2]!r}) means {expected}, "
+                        f"but {rule.category_column} is {category}", rule.severity))
+
+    def _known(self, out: list, cond: dict) -> bool:
+        return all(out[self.index[c]] is not None for c in cond)
+
+    def _holds(self, out: list, cond: dict) -> bool:
+        return all(out[self.index[c]] in vals for c, vals in cond.items())
+
+    @staticmethod
+    def _describe(cond: dict) -> str:
+        return " and ".join(f"{c} is {'/'.join(v)}" for c, v in cond.items())
+
+    def reference_date_of(self, cells: list) -> str | None:
+        """The row's date for the indicators' window: the first readable reference date column,
+        else the file's arrival date; None for feeds without one (docs/internals.md)."""
+        if not self.reference:
+            return None
+        for i in self.reference:
+            pos = self.plan[i][1]
+            value = cells[pos] if pos is not None and pos < len(cells) else None
+            if not values.is_blank(value):
+                try:
+                    return values.to_date(value)
+                except Bad:
+                    pass
+        return self.arrival_date

@@ -1,0 +1,195 @@
+"""Loading one delivered file: raw rows, quarantine rows and the ledger row in ONE transaction.
+
+    load_file(conninfo, feed, file_name, landing_dir=None) -> dict
+
+Order of work inside the transaction:
+1. an advisory lock on (feed, sha256), so two tasks given the same bytes at once serialise;
+2. the ledger decides: bytes already taken → `duplicate` (nothing loaded); the very same delivery
+   (name, bytes, mtime) already recorded → nothing new is written at all (a re-scan);
+3. otherwise the rows stream through the checks into `COPY raw.<feed>` in chunks, problems are
+   spooled to a temporary file (bounded memory) and copied into audit.quarantine afterwards;
+4. the ledger row. A file that cannot be read is rolled back to a savepoint and recorded as
+   `rejected` with its reason. Database errors propagate (Airflow retries; nothing committed).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
+
+from include import feeds as feed_contracts
+from include import settings
+from include.ingest import schema
+from include.ingest.checks import Problem, RowChecker, copy_text
+from include.ingest.readers import FileRejected, fingerprint, open_delivery
+
+CHUNK_ROWS = 2000            # rows per COPY write: bounded memory, few round trips
+SPOOL_IN_MEMORY = 4 << 20    # quarantine rows beyond this go to a temporary file
+QUARANTINE_COLUMNS = ("feed", "file_name", "sha256", "row_number", "column_name", "rule", "value",
+                      "message", "severity", "reference_date")
+
+_schemas_ready: set[tuple[str, str]] = set()
+
+
+class UnsafeFileName(ValueError):
+    """A file name that is not a plain name inside the feed's folder."""
+
+
+def check_file_name(file_name: str) -> None:
+    """File names are data, never paths: no separators, no hidden files, nothing to resolve."""
+    if (not file_name or "/" in file_name or "\\" in file_name or file_name.startswith(".")
+            or "\x00" in file_name or file_name in (".", "..")):
+        raise UnsafeFileName(f"{file_name!r} is not a plain file name")
+
+
+def _result(feed: str, file_name: str, sha256: str | None, status: str, read: int = 0, loaded: int = 0,
+            quarantined: int = 0, reason: str | None = None) -> dict:
+    return {"feed": feed, "file_name": file_name, "sha256": sha256, "status": status, "rows_read": read,
+            "rows_loaded": loaded, "rows_quarantined": quarantined, "reason": reason}
+
+
+def _ensure_ready(conninfo: str, feed: str) -> None:
+    if (conninfo, feed) not in _schemas_ready:
+        schema.ensure_schemas(conninfo, [feed])
+        _schemas_ready.add((conninfo, feed))
+
+
+def load_file(conninfo: str, feed: str, file_name: str, landing_dir: Path | None = None) -> dict:
+    """Load one file of LANDING/<feed>/; see the module docstring. Never raises for bad input."""
+    contract = feed_contracts.get(feed)
+    try:
+        check_file_name(file_name)
+    except UnsafeFileName as exc:
+        return _result(feed, file_name, None, "rejected", reason=f"{exc}; rule: file_name; nothing read")
+    path = Path(landing_dir or settings.landing_dir()) / feed / file_name
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return _result(feed, file_name, None, "rejected",
+                       reason=f"{file_name}: no such file in {path.parent}; rule: file_exists; nothing read")
+    if not stat.S_ISREG(info.st_mode):
+        return _result(feed, file_name, None, "rejected",
+                       reason=f"{file_name}: not a regular file (a link or folder); rule: regular_file; nothing read")
+    fp = fingerprint(path)
+    received_at = dt.datetime.fromtimestamp(info.st_mtime, tz=dt.timezone.utc)
+    _ensure_ready(conninfo, feed)
+    with psycopg.connect(conninfo) as conn:
+        with conn.transaction():
+            conn.execute("select pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{feed}:{fp.sha256}",))
+            earlier = _earlier_delivery(conn, feed, fp.sha256, file_name, received_at)
+            if earlier is not None:
+                if earlier.pop("_record", False):
+                    _record(conn, earlier, fp.size_bytes, received_at)
+                earlier.pop("detail", None)
+                return earlier
+            try:
+                with conn.transaction():   # a savepoint: a rejected file leaves no row behind
+                    outcome = _load_rows(conn, contract, path, file_name, fp, received_at)
+            except FileRejected as rejected:
+                outcome = _result(feed, file_name, fp.sha256, "rejected", reason=str(rejected))
+                outcome["detail"] = {}
+            _record(conn, outcome, fp.size_bytes, received_at)
+    outcome.pop("detail", None)
+    return outcome
+
+
+def _earlier_delivery(conn: psycopg.Connection, feed: str, sha256: str, file_name: str,
+                      received_at: dt.datetime) -> dict | None:
+    """None if these bytes are new; else the result to return (recording a duplicate if needed)."""
+    rows = conn.execute(
+        "select file_name, received_at, status, rows_read, rows_loaded, rows_quarantined, reason, loaded_at "
+        "from audit.file_ledger where feed = %s and sha256 = %s order by id", (feed, sha256)).fetchall()
+    if not rows:
+        return None
+    for name, at, status, read, loaded, quarantined, reason, _ in rows:
+        if name == file_name and at == received_at:   # the same delivery seen again: write nothing
+            return _result(feed, file_name, sha256, status, read, loaded, quarantined, reason)
+    first = rows[0]
+    reason = (f"{file_name}: the same bytes (sha256 {sha256[:12]}…) were delivered before as {first[0]!r} "
+              f"on {first[7]:%Y-%m-%d %H:%M} ({first[2]}); rule: taken_once; nothing loaded")
+    outcome = _result(feed, file_name, sha256, "duplicate", reason=reason)
+    outcome["detail"] = {"duplicate_of": first[0]}
+    return outcome | {"_record": True}
+
+
+def _record(conn: psycopg.Connection, outcome: dict, size_bytes: int, received_at: dt.datetime) -> None:
+    conn.execute(
+        "insert into audit.file_ledger (feed, file_name, sha256, size_bytes, received_at, rows_read, rows_loaded,"
+        " rows_quarantined, status, reason, detail) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (outcome["feed"], outcome["file_name"], outcome["sha256"], size_bytes, received_at, outcome["rows_read"],
+         outcome["rows_loaded"], outcome["rows_quarantined"], outcome["status"], outcome["reason"],
+         json.dumps(outcome.get("detail") or {}, ensure_ascii=False)))
+
+
+def _load_rows(conn: psycopg.Connection, contract, path: Path, file_name: str, fp, received_at) -> dict:
+    delivery = open_delivery(path, file_name, contract, fp)
+    try:
+        checker = RowChecker(
+            contract, delivery, file_name=file_name, sha256=fp.sha256, arrived_at=received_at.isoformat(),
+            loaded_at=dt.datetime.now(dt.timezone.utc).isoformat(),
+            arrival_date=received_at.astimezone(settings.SHANGHAI).date().isoformat(),
+            pseudonym_key=settings.pseudonym_key())
+        columns = [name for name, _ in schema.raw_columns(contract)]
+        copy_raw = sql.SQL("copy {} ({}) from stdin").format(
+            sql.Identifier("raw", contract.id), sql.SQL(", ").join(map(sql.Identifier, columns)))
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, mode="w+", encoding="utf-8") as spool:
+            counts = _copy_rows(conn, copy_raw, delivery, checker, spool, contract.id, file_name, fp.sha256)
+            spool.seek(0)
+            _copy_quarantine(conn, spool)
+    finally:
+        delivery.close()
+    read, loaded, quarantined = counts
+    detail = dict(delivery.detail, header_row=delivery.header_row)
+    outcome = _result(contract.id, file_name, fp.sha256, "loaded", read, loaded, quarantined)
+    outcome["detail"] = detail
+    return outcome
+
+
+def write_chunk(copy, lines: list[str]) -> None:
+    """One COPY write. A seam for tests that need a failure in the middle of a COPY.
+
+    The copy's writer is psycopg's `QueuedLibpqWriter`: a thread sends the data while this one
+    checks the next chunk, so client and server work overlap (its queue is bounded: memory too).
+    """
+    copy.write("".join(lines).encode())
+
+
+def _copy_rows(conn, copy_raw, delivery, checker: RowChecker, spool, feed: str, file_name: str,
+               sha256: str) -> tuple[int, int, int]:
+    read = loaded = quarantined = 0
+    q_prefix = f"{copy_text(feed)}\t{copy_text(file_name)}\t{sha256}\t"
+    rows = iter(delivery.rows)
+    with conn.cursor() as cur, cur.copy(copy_raw, writer=QueuedLibpqWriter(cur)) as copy:
+        while chunk := list(itertools.islice(rows, CHUNK_ROWS)):
+            lines, flagged = checker.check_chunk(chunk)
+            read += len(chunk)
+            loaded += len(lines)
+            if lines:
+                write_chunk(copy, lines)
+            for number, cells, problems, rejected in flagged:
+                quarantined += rejected
+                _spool(spool, q_prefix, number, problems, checker.reference_date_of(cells))
+    return read, loaded, quarantined
+
+
+def _spool(spool, prefix: str, number: int, problems: list[Problem], reference_date: str | None) -> None:
+    ref = reference_date or "\\N"
+    for p in problems:
+        spool.write(f"{prefix}{number}\t{copy_text(p.column_name)}\t{copy_text(p.rule)}\t{copy_text(p.value)}\t"
+                    f"{copy_text(p.message)}\t{p.severity}\t{ref}\n")
+
+
+def _copy_quarantine(conn, spool) -> None:
+    statement = sql.SQL("copy audit.quarantine ({}) from stdin").format(
+        sql.SQL(", ").join(map(sql.Identifier, QUARANTINE_COLUMNS)))
+    with conn.cursor() as cur, cur.copy(statement) as copy:
+        while block := spool.read(1 << 20):
+            copy.write(block)

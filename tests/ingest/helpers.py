@@ -1,0 +1,100 @@
+"""Building real delivery files for the tests, and checking that every row is accounted for."""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import os
+from pathlib import Path
+
+import psycopg
+
+from include.ingest import codes
+
+_serial = itertools.count(1)
+
+
+def uscc(first17: str) -> str:
+    return first17 + codes.uscc_check_char(first17)
+
+
+def ric(first17: str) -> str:
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    return first17 + "10X98765432"[sum(int(d) * w for d, w in zip(first17, weights)) % 11]
+
+
+ALIBABA = "91330100716105852F"
+TENCENT = "9144030071526726XG"
+SHOP = uscc("92640100MA7Q8R9T1")       # 个体工商户
+VILLAGE = uscc("N2640100MA0000001")    # 村级集体经济组织
+BUREAU = uscc("11640100MB1234567")     # a 机关: the penalty authority
+PERSON = ric("64010219900307123")
+
+
+def deliver(landing: Path, feed: str, name: str, data: bytes | str, *, encoding: str = "utf-8",
+            mtime: dt.datetime | None = None) -> Path:
+    folder = landing / feed
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(data if isinstance(data, bytes) else data.encode(encoding))
+    if mtime is not None:
+        os.utime(path, (mtime.timestamp(), mtime.timestamp()))
+    return path
+
+
+def csv_text(rows: list[list[str]], title: str | None = "报送表", delimiter: str = ",") -> str:
+    """A CSV with a unique title row (so that no two test files share bytes), header on row 2."""
+    lines = [] if title is None else [f"{title} #{next(_serial)}"]
+    for row in rows:
+        lines.append(delimiter.join(f'"{c}"' if ("," in c or '"' in c or "\n" in c) and delimiter == "," else c
+                                    for c in row))
+    return "\r\n".join(lines) + "\r\n"
+
+
+def ledger(conn_url: str, feed: str, file_name: str) -> dict | None:
+    with psycopg.connect(conn_url) as conn:
+        cur = conn.execute("select * from audit.file_ledger where feed = %s and file_name = %s order by id desc",
+                           (feed, file_name))
+        row = cur.fetchone()
+        return None if row is None else dict(zip([d.name for d in cur.description], row))
+
+
+def quarantine(conn_url: str, sha256: str) -> list[dict]:
+    with psycopg.connect(conn_url) as conn:
+        cur = conn.execute("select * from audit.quarantine where sha256 = %s order by row_number, id", (sha256,))
+        return [dict(zip([d.name for d in cur.description], r)) for r in cur.fetchall()]
+
+
+def raw_rows(conn_url: str, feed: str, sha256: str) -> list[dict]:
+    with psycopg.connect(conn_url) as conn:
+        cur = conn.execute(f'select * from raw."{feed}" where _file_sha256 = %s order by _row_number', (sha256,))
+        return [dict(zip([d.name for d in cur.description], r)) for r in cur.fetchall()]
+
+
+def assert_accounted(conn_url: str, result: dict) -> None:
+    """Rows read = loaded + quarantined, in the result and in SQL (ledger vs raw vs quarantine)."""
+    assert result["rows_read"] == result["rows_loaded"] + result["rows_quarantined"], result
+    if result["sha256"] is None:
+        return
+    with psycopg.connect(conn_url) as conn:
+        led = conn.execute(
+            "select rows_read, rows_loaded, rows_quarantined from audit.file_ledger "
+            "where feed = %s and sha256 = %s and status <> 'duplicate'", (result["feed"], result["sha256"])).fetchone()
+        in_raw = conn.execute(f'select count(*) from raw."{result["feed"]}" where _file_sha256 = %s',
+                              (result["sha256"],)).fetchone()[0]
+        bad_rows = conn.execute("select count(distinct row_number) from audit.quarantine "
+                                "where sha256 = %s and feed = %s and severity = 'error'",
+                                (result["sha256"], result["feed"])).fetchone()[0]
+    assert led is not None
+    assert led[0] == led[1] + led[2]
+    assert (in_raw, bad_rows) == (led[1], led[2])
+    if result["status"] == "loaded":
+        assert (result["rows_read"], result["rows_loaded"], result["rows_quarantined"]) == led
+
+
+def assert_message_names_everything(problem: dict, file_name: str) -> None:
+    message = problem["message"]
+    assert file_name in message
+    assert f"row {problem['row_number']}," in message
+    assert problem["column_name"] in message
+    assert f"rule {problem['rule']}" in message
+    assert repr(problem["value"]) in message

@@ -1,0 +1,272 @@
+"""Run one quality gate: a Great Expectations checkpoint over the warehouse tables of its suites.
+
+A gate is `raw` (each feed's table after ingest), `staging` (dbt staging models) or `publication`
+(`marts_build` + `export_build` before the swap). GX runs from Python on an ephemeral context (the
+Airflow GX provider cannot be installed beside Airflow 3.3); the suites come from
+`expectations/<checkpoint>/*.json`; every result is recorded in `audit.gate_results` and rendered
+as Data Docs under `docs_dir/<checkpoint>/`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import uuid
+from pathlib import Path
+from typing import Iterable, TypedDict
+
+import psycopg
+from psycopg import sql
+
+from include.quality import audit
+from include.quality.suites import Suite, load_suites
+
+# No usage statistics from GX (and no network attempt): set before GX is first imported.
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+CHECKPOINTS = ("raw", "staging", "publication")
+# Overrides of the row-count bands written in the suites, e.g. CREDIT_GATE_ROW_BAND_WARNING=0.2.
+ROW_BAND_ENV = "CREDIT_GATE_ROW_BAND_{severity}"
+# GX result keys that only repeat the batch or are empty noise in the audit table.
+_OBSERVED_SKIP = {"partial_unexpected_index_list", "unexpected_index_list", "unexpected_index_query",
+                  "unexpected_list", "details"}
+
+
+class GateResult(TypedDict):
+    checkpoint: str
+    as_of: str
+    run_id: str
+    success: bool
+    blocking_failures: list[dict]
+    warnings: list[dict]
+    results: list[dict]
+    docs_path: str | None
+
+
+def run_gate(conninfo: str, checkpoint: str, as_of: dt.date, docs_dir: Path, *,
+             tables: Iterable[str] | None = None, expectations_dir: Path | None = None) -> GateResult:
+    """Validate the tables of `checkpoint` and record the outcome.
+
+    `tables` narrows the run to some of the checkpoint's tables (e.g. `["raw.tax"]` right after
+    the tax feed was loaded). `success` is False when any blocking expectation failed, including
+    a table that should exist and does not; warnings never make it False.
+    """
+    if checkpoint not in CHECKPOINTS:
+        raise ValueError(f"unknown checkpoint {checkpoint!r}: expected one of {CHECKPOINTS}")
+    suites = _select(load_suites(checkpoint, expectations_dir), tables)
+    run_id = str(uuid.uuid4())
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        audit.ensure_gate_results(conn)
+        present = [s for s in suites if _table_exists(conn, s.schema, s.table)]
+        parameters, notes = _parameters(conn, present, as_of)
+    missing = [s for s in suites if s not in present]
+
+    results: list[dict] = []
+    docs_path = None
+    if present:
+        site = Path(docs_dir) / checkpoint
+        results, docs_path = _validate(conninfo, checkpoint, present, parameters, notes, run_id, site)
+    results += [_missing_table_result(s) for s in missing]
+
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        audit.record(conn, run_id, as_of, checkpoint, results)
+
+    blocking = [r for r in results if not r["success"] and r["severity"] == "blocking"]
+    warnings = [r for r in results if not r["success"] and r["severity"] == "warning"]
+    return GateResult(checkpoint=checkpoint, as_of=as_of.isoformat(), run_id=run_id,
+                      success=not blocking, blocking_failures=blocking, warnings=warnings,
+                      results=results, docs_path=str(docs_path) if docs_path else None)
+
+
+class GateBlocked(RuntimeError):
+    """A gate had at least one blocking failure."""
+
+
+def raise_if_blocked(result: GateResult) -> None:
+    """Raise GateBlocked naming each blocking failure; return quietly when the gate passed."""
+    if result["success"]:
+        return
+    lines = [f"  {f['table']}{'.' + f['column'] if f.get('column') else ''}: "
+             f"{f.get('description') or f['expectation']} (observed {f.get('observed')})"
+             for f in result["blocking_failures"]]
+    raise GateBlocked(f"quality gate {result['checkpoint']!r} for AS_OF {result['as_of']} blocked: "
+                      f"{len(lines)} blocking failure(s); data docs: {result.get('docs_path')}\n" + "\n".join(lines))
+
+
+def _select(suites: list[Suite], tables: Iterable[str] | None) -> list[Suite]:
+    if tables is None:
+        return suites
+    wanted = set(tables)
+    unknown = wanted - {s.qualified_table for s in suites}
+    if unknown:
+        raise ValueError(f"no suite checks {sorted(unknown)}; known: {[s.qualified_table for s in suites]}")
+    return [s for s in suites if s.qualified_table in wanted]
+
+
+def _table_exists(conn: psycopg.Connection, schema: str, table: str) -> bool:
+    qualified = sql.Identifier(schema, table).as_string(conn)
+    return conn.execute("select to_regclass(%s) is not null", (qualified,)).fetchone()[0]
+
+
+def _row_count(conn: psycopg.Connection, qualified: str) -> int | None:
+    schema, table = qualified.split(".", 1)
+    if not _table_exists(conn, schema, table):
+        return None
+    query = sql.SQL("select count(*) from {}").format(sql.Identifier(schema, table))
+    return conn.execute(query).fetchone()[0]
+
+
+def _band(expectation: dict) -> float:
+    meta = expectation["meta"]
+    override = os.environ.get(ROW_BAND_ENV.format(severity=meta["severity"].upper()))
+    return float(override) if override else float(meta["row_count_band"])
+
+
+def _parameters(conn: psycopg.Connection, suites: list[Suite], as_of: dt.date) -> tuple[dict, dict]:
+    """Suite parameters computed at run time: AS_OF, and row-count bounds from the published tables.
+
+    Returns the parameters for GX and, per parameter name, a note for the audit trail (the
+    previous count and the band), so a failed band check says what it compared against.
+    """
+    parameters: dict = {"as_of_set": [as_of.isoformat()]}
+    notes: dict = {}
+    for suite in suites:
+        for expectation in suite.expectations:
+            meta = expectation["meta"]
+            if "previous_table" not in meta:
+                continue
+            previous = _row_count(conn, meta["previous_table"])
+            band = _band(expectation)
+            # First publication: nothing to compare with, so any count passes.
+            low = 0 if previous is None else math.ceil(round(previous * (1 - band), 6))
+            high = None if previous is None else math.floor(round(previous * (1 + band), 6))
+            parameters[meta["min_parameter"]] = low
+            if "max_parameter" in meta:
+                parameters[meta["max_parameter"]] = high
+            notes[meta["min_parameter"]] = {"previous_table": meta["previous_table"],
+                                            "previous_row_count": previous, "band": band,
+                                            "allowed_min": low,
+                                            "allowed_max": high if "max_parameter" in meta else None}
+    return parameters, notes
+
+
+def _sqlalchemy_url(conninfo: str) -> str:
+    """GX wants an SQLAlchemy URL with a host; accept any libpq conninfo (URL or key=value)."""
+    from sqlalchemy.engine import URL
+
+    parts = psycopg.conninfo.conninfo_to_dict(conninfo)
+    host = parts.pop("host", None) or "127.0.0.1"
+    port = parts.pop("port", None)
+    url = URL.create("postgresql+psycopg2", username=parts.pop("user", None),
+                     password=parts.pop("password", None), host=host,
+                     port=int(port) if port else None, database=parts.pop("dbname", None),
+                     query={k: str(v) for k, v in parts.items()})
+    return url.render_as_string(hide_password=False)
+
+
+def _context(site_dir: Path):
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    # Only our site: the ephemeral context's default one would litter a temporary directory.
+    for name in list(context.list_data_docs_sites()):
+        context.delete_data_docs_site(name)
+    site_dir.mkdir(parents=True, exist_ok=True)
+    context.add_data_docs_site("quality", {
+        "class_name": "SiteBuilder",
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site_dir)},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    })
+    return context
+
+
+def _validate(conninfo: str, checkpoint: str, suites: list[Suite], parameters: dict, notes: dict,
+              run_id: str, site_dir: Path) -> tuple[list[dict], Path]:
+    import great_expectations as gx
+    from great_expectations.core.expectation_suite import ExpectationSuite
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    context = _context(site_dir)
+    source = context.data_sources.add_postgres("warehouse", connection_string=_sqlalchemy_url(conninfo))
+    definitions = []
+    for suite in suites:
+        asset = source.add_table_asset(suite.qualified_table, table_name=suite.table, schema_name=suite.schema)
+        batch = asset.add_batch_definition_whole_table("whole table")
+        gx_suite = context.suites.add(ExpectationSuite(**json.loads(json.dumps(suite.document))))
+        definitions.append(context.validation_definitions.add(
+            gx.ValidationDefinition(name=suite.document["name"], data=batch, suite=gx_suite)))
+    gx_checkpoint = context.checkpoints.add(gx.Checkpoint(
+        name=checkpoint, validation_definitions=definitions,
+        actions=[gx.checkpoint.UpdateDataDocsAction(name="data docs", site_names=["quality"])],
+        result_format={"result_format": "SUMMARY"},
+    ))
+    outcome = gx_checkpoint.run(expectation_parameters=parameters,
+                                run_id=RunIdentifier(run_name=f"{checkpoint}-{run_id}"))
+    by_name = {s.document["name"]: s for s in suites}
+    results = []
+    for validation in outcome.run_results.values():
+        suite = by_name[validation.suite_name]
+        results += [_result(suite, r, notes) for r in validation.results]
+    return results, site_dir / "index.html"
+
+
+def _column(kwargs: dict) -> str | None:
+    if kwargs.get("column"):
+        return kwargs["column"]
+    if kwargs.get("column_list"):
+        return ",".join(kwargs["column_list"])
+    if kwargs.get("column_A"):
+        return f"{kwargs['column_A']},{kwargs['column_B']}"
+    return None
+
+
+def _json_safe(value):
+    return json.loads(json.dumps(value, default=str, ensure_ascii=False))
+
+
+def _result(suite: Suite, validation_result, notes: dict) -> dict:
+    config = validation_result.expectation_config
+    meta = config.meta or {}
+    observed = {k: v for k, v in (validation_result.result or {}).items() if k not in _OBSERVED_SKIP}
+    note = notes.get(meta.get("min_parameter"))
+    if note:
+        observed["compared_with"] = note
+    error = _exception_message(validation_result.exception_info)
+    if error:
+        # A broken expectation (e.g. a column the model no longer has) must not pass quietly.
+        observed["error"] = error
+    return {
+        "expectation": config.type,
+        "description": config.description,
+        "table": suite.qualified_table,
+        "column": _column(config.kwargs or {}),
+        "severity": meta["severity"],
+        "success": bool(validation_result.success) and not error,
+        "observed": _json_safe(observed),
+    }
+
+
+def _exception_message(info) -> str | None:
+    """GX reports exceptions either flat or keyed by metric; return the first message, if any."""
+    if not info:
+        return None
+    entries = [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, dict)]
+    for entry in entries:
+        if entry.get("raised_exception"):
+            return str(entry.get("exception_message") or "expectation raised an exception")
+    return None
+
+
+def _missing_table_result(suite: Suite) -> dict:
+    return {
+        "expectation": "table_exists",
+        "description": f"{suite.qualified_table} exists",
+        "table": suite.qualified_table,
+        "column": None,
+        "severity": suite.missing_table_severity,
+        "success": False,
+        "observed": {"error": f"table {suite.qualified_table} does not exist"},
+    }

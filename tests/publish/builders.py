@@ -1,0 +1,97 @@
+"""Small marts_build / export_build tables with the CONTRACT §4 columns, for the publish tests.
+
+Until (and independently of) the dbt models, the tests build the next publication themselves:
+a handful of subjects with valid codes, so every gate passes unless a test breaks something.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+INDICATORS = ["I01", "I02", "I03", "I04", "I05", "I06", "I07", "I08", "I09", "I10", "I11_tax",
+              "I11_water", "I11_electricity", "I11_gas", "I11_real_estate", "I12", "I13", "I14"]
+
+
+def uscc(body17: str) -> str:
+    """A valid USCC from its first 17 characters (GB 32100 check character)."""
+    total = sum(USCC_ALPHABET.index(ch) * pow(3, i, 31) for i, ch in enumerate(body17))
+    return body17 + USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def resident_id(body17: str) -> str:
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    value = (12 - sum(int(c) * w for c, w in zip(body17, weights)) % 11) % 11
+    return body17 + ("X" if value == 10 else str(value))
+
+
+def subjects(n: int) -> list[tuple[str, str, str, str]]:
+    """(uscc, name, subject_type, status): n active enterprises plus one closed, one individual business."""
+    rows = [(uscc(f"91640100MA{i:07d}"), f"宁夏测试企业{i}有限公司", "企业", "存续") for i in range(n)]
+    rows.append((uscc("91640100MA9999998"), "已注销企业", "企业", "注销"))
+    rows.append((uscc("92640100MA9999997"), "个体户甲", "个体工商户", "存续"))
+    return rows
+
+
+DDL = """
+create schema if not exists marts_build;
+create schema if not exists export_build;
+drop table if exists marts_build.subject_archive, marts_build.subject_archive_history,
+    marts_build.credit_events, marts_build.indicator_scorecard, marts_build.focus_subjects,
+    export_build.financing_profile, export_build.financing_profile_changes;
+create table marts_build.subject_archive (uscc text, subject_name text, subject_type text, status text,
+    region_code text, legal_rep text, is_active_enterprise boolean, utility_paid_share numeric,
+    credit_score numeric, credit_grade text, as_of date);
+create table marts_build.subject_archive_history (version_id text, uscc text, credit_score numeric,
+    credit_grade text, valid_from date, valid_to date, is_current boolean);
+create table marts_build.credit_events (uscc text, event_type text, event_date date, source_feed text,
+    source_key text, publicity_start date, publicity_end date, is_public boolean, detail jsonb, as_of date);
+create table marts_build.indicator_scorecard (as_of date, region_code text, indicator_id text,
+    indicator_name text, numerator numeric, denominator numeric, value numeric, target numeric,
+    comparator text, passed boolean, note text);
+create table marts_build.focus_subjects (subject_key text, subject_name text, penalties_3y integer,
+    dishonest_cases_3y integer, as_of date);
+create table export_build.financing_profile (uscc text, subject_name text, region_code text,
+    credit_grade text, credit_score numeric, tax_rating text, tax_paid_12m numeric(18, 2),
+    utility_paid_share numeric, penalties_public integer, penalties_public_any_serious boolean,
+    dishonest_active boolean, as_of date);
+create table export_build.financing_profile_changes (uscc text, subject_name text, change_type text,
+    previous_as_of date, as_of date)
+"""
+
+def build(conninfo: str, as_of: dt.date, enterprises: int = 5, score_shift: int = 0) -> None:
+    """(Re)create the build schemas with `enterprises` active enterprises, all gates passing."""
+    rows = subjects(enterprises)
+    with psycopg.connect(conninfo) as conn:
+        for statement in DDL.split(";"):
+            conn.execute(statement)
+        for i, (code, name, kind, status) in enumerate(rows):
+            score = min(100, 70 + i * 5 + score_shift)
+            grade = "A" if score >= 90 else "B" if score >= 75 else "C" if score >= 60 else "D"
+            active = kind == "企业" and status == "存续"
+            conn.execute("insert into marts_build.subject_archive values (%s, %s, %s, %s, '640100', '张三', "
+                         "%s, 0.95, %s, %s, %s)", (code, name, kind, status, active, score, grade, as_of))
+            conn.execute("insert into marts_build.subject_archive_history values (%s, %s, %s, %s, %s, null, true)",
+                         (f"{code}|{as_of}", code, score, grade, as_of))
+            conn.execute("insert into marts_build.credit_events values (%s, 'penalty', %s, 'penalties', %s, %s, %s, "
+                         "true, %s, %s)", (code, as_of, f"宁罚〔2026〕{i}号", as_of, as_of + dt.timedelta(days=90),
+                                           Jsonb({"owner_masked": "640102********1234"}), as_of))
+            if active:
+                conn.execute("insert into export_build.financing_profile values (%s, %s, '640100', %s, %s, "
+                             "'B', 12000.50, 0.95, 1, false, false, %s)", (code, name, grade, score, as_of))
+                conn.execute("insert into export_build.financing_profile_changes values (%s, %s, 'added', null, %s)",
+                             (code, name, as_of))
+        for indicator in INDICATORS:
+            for region in ("all", "640100"):
+                den = enterprises if indicator == "I08" else 10
+                conn.execute("insert into marts_build.indicator_scorecard values (%s, %s, %s, %s, 1, %s, "
+                             "%s, 1, '>=', true, null)", (as_of, region, indicator, f"指标{indicator}", den, 1 / den))
+        conn.execute("insert into marts_build.focus_subjects values (%s, '屡罚企业', 10, 0, %s)", (rows[0][0], as_of))
+
+
+def count(conninfo: str, schema: str, table: str) -> int:
+    with psycopg.connect(conninfo) as conn:
+        return conn.execute(sql.SQL("select count(*) from {}").format(sql.Identifier(schema, table))).fetchone()[0]

@@ -1,0 +1,23 @@
+{#- The date everything is computed for (dbt var `as_of`, YYYY-MM-DD). Validated at compile time so
+    a typo fails the run with a clear message instead of silently computing for another day. -#}
+{% macro as_of() -%}
+    {%- set raw = var('as_of') | string | trim -%}
+    {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', raw) -%}
+        {{ exceptions.raise_compiler_error("dbt var as_of=" ~ raw ~ " is not a date: write YYYY-MM-DD, e.g. 2026-06-30") }}
+    {%- endif -%}
+    date '{{ raw }}'
+{%- endmacro %}
+
+{#- First day of the window W: the first day of the month 11 months before as_of's month (DOMAIN §6). -#}
+{% macro window_start() -%}
+    (date_trunc('month', {{ as_of() }}) - interval '11 months')::date
+{%- endmacro %}
+
+{% macro in_window(date_expr) -%}
+    ({{ date_expr }} between {{ window_start() }} and {{ as_of() }})
+{%- endmacro %}
+
+{#- A delivery's arrival day in the office's time zone, independent of the session's time zone. -#}
+{% macro arrival_day(ts_expr) -%}
+    (({{ ts_expr }}) at time zone 'Asia/Shanghai')::date
+{%- endmacro %}

@@ -1,0 +1,37 @@
+-- 屡禁不止重点治理对象 (DOMAIN §6, I14): subjects with at least N penalties decided, or N
+-- dishonest-debtor cases filed, in the 3 years up to as_of (N = the parameter of I14).
+with threshold as (
+    select parameter as n from {{ ref('indicator_definitions') }} where indicator_id = 'I14'
+),
+penalties as (
+    select subject_key, count(*) as penalties_3y, max(subject_name) as subject_name
+    from {{ ref('stg_penalties') }}
+    where decided_on > ({{ as_of() }} - interval '3 years')::date and decided_on <= {{ as_of() }}
+    group by subject_key
+),
+cases as (
+    select subject_key, count(distinct case_no) as dishonest_cases_3y, max(subject_name) as subject_name
+    from {{ ref('stg_dishonest_debtors') }}
+    where filed_on > ({{ as_of() }} - interval '3 years')::date and filed_on <= {{ as_of() }}
+    group by subject_key
+),
+counted as (
+    select coalesce(p.subject_key, c.subject_key) as subject_key,
+           coalesce(p.subject_name, c.subject_name) as subject_name,
+           coalesce(p.penalties_3y, 0) as penalties_3y,
+           coalesce(c.dishonest_cases_3y, 0) as dishonest_cases_3y
+    from penalties as p
+    full join cases as c using (subject_key)
+)
+select
+    k.subject_key,
+    coalesce(s.subject_name, k.subject_name) as subject_name,
+    s.subject_type,
+    s.region_code,
+    k.penalties_3y,
+    k.dishonest_cases_3y,
+    {{ as_of() }} as as_of
+from counted as k
+cross join threshold as t
+left join {{ ref('stg_subjects') }} as s on s.uscc = k.subject_key
+where k.penalties_3y >= t.n or k.dishonest_cases_3y >= t.n

@@ -1,0 +1,260 @@
+-- 指标评分表 (DOMAIN §6): one row per indicator and region for as_of. Each indicator yields
+-- numerator/denominator (or a count); names, targets, comparators and parameters come from the
+-- seed indicator_definitions. A zero denominator gives value NULL and passed false. Indicators that
+-- need working days outside the known calendar give value NULL, passed false and say so in `note`.
+with defs as (
+    select * from {{ ref('indicator_definitions') }}
+),
+calendar_end as (
+    select max(day) as last_known_day from {{ ref('int_working_calendar') }}
+),
+regions as (
+    select 'all'::text as region_code
+    union
+    select distinct region_code from {{ ref('stg_subjects') }}
+),
+
+-- I01 重错码率 ---------------------------------------------------------------------------------
+registry_codes as (
+    select distinct uscc as code from {{ source('raw', 'subjects') }}
+),
+rejected_codes as (
+    select distinct {{ normalise_code('value') }} as code
+    from {{ source('audit', 'quarantine') }}
+    where feed = 'subjects' and column_name = 'uscc' and severity = 'error'
+      and coalesce({{ normalise_code('value') }}, '') <> ''
+),
+codes_with_many_names as (
+    select uscc from {{ source('raw', 'subjects') }} group by uscc having count(distinct name) >= 2
+),
+i01 as (
+    select 'I01'::text as indicator_id, 'all'::text as region_code,
+           (select count(*) from rejected_codes where code not in (select code from registry_codes))
+             + (select count(*) from codes_with_many_names) as numerator,
+           (select count(*) from (select code from registry_codes union select code from rejected_codes) as delivered) as denominator,
+           0 as unknown_calendar_rows
+),
+
+-- I02 上报率 ------------------------------------------------------------------------------------
+ledger as (
+    select unit_uscc, month, decisions from {{ ref('stg_ledgers') }}
+    where month between date_trunc('month', {{ window_start() }})::date and {{ as_of() }}
+),
+reported as (
+    select source_unit_uscc as unit_uscc, date_trunc('month', decided_on)::date as month, count(*) as records
+    from {{ ref('int_double_publicity') }}
+    where decided_on <= {{ as_of() }}
+    group by 1, 2
+),
+i02 as (
+    select 'I02'::text, 'all'::text,
+           coalesce(sum(least(coalesce(r.records, 0), l.decisions)), 0), coalesce(sum(l.decisions), 0), 0
+    from ledger as l
+    left join reported as r using (unit_uscc, month)
+),
+
+-- I03 合规率: every row read (loaded or quarantined), dated by the row's reference date ----------
+problems as (
+    select feed, sha256, row_number, bool_or(severity = 'error') as rejected, min(reference_date) as reference_date
+    from {{ source('audit', 'quarantine') }}
+    where feed in ('penalties', 'licenses') and row_number is not null
+    group by feed, sha256, row_number
+),
+loaded_rows as (
+    select 'penalties'::text as feed, _file_sha256 as sha256, _row_number as row_number, decided_on as reference_date
+    from {{ source('raw', 'penalties') }}
+    union all
+    select 'licenses', _file_sha256, _row_number, decided_on from {{ source('raw', 'licenses') }}
+),
+rows_read as (
+    select l.reference_date, p.sha256 is null as without_issue
+    from loaded_rows as l
+    left join problems as p using (feed, sha256, row_number)
+    union all
+    select reference_date, false from problems where rejected
+),
+i03 as (
+    select 'I03'::text, 'all'::text,
+           count(*) filter (where without_issue), count(*), 0
+    from rows_read
+    where {{ in_window('reference_date') }}
+),
+
+-- I04 及时率 / I05 有效异议占比 ---------------------------------------------------------------------
+dp_window as (
+    select * from {{ ref('int_double_publicity') }} where {{ in_window('decided_on') }}
+),
+i04 as (
+    select 'I04'::text, 'all'::text,
+           count(*) filter (where reported_on <= report_deadline), count(*),
+           count(*) filter (where report_deadline is null)
+    from dp_window
+),
+i05 as (
+    select 'I05'::text, 'all'::text,
+           (select count(*) from {{ ref('stg_objections') }} where valid and {{ in_window('raised_on') }}),
+           (select count(*) from dp_window), 0
+),
+
+-- I06 异议平均处理时间 (sum of working days / objections) ------------------------------------------
+objections_done as (
+    select {{ working_days_between('raised_on', 'completed_on') }} as working_days
+    from {{ ref('stg_objections') }}
+    where {{ in_window('completed_on') }}
+),
+i06 as (
+    select 'I06'::text, 'all'::text, coalesce(sum(working_days), 0), count(*),
+           count(*) filter (where working_days is null)
+    from objections_done
+),
+
+-- I07 信用修复3个工作日办结率 ------------------------------------------------------------------------
+repairs_done as (
+    select completed_on,
+           {{ working_day_deadline('coalesce(accepted_on, applied_on)',
+               "(select d.parameter from defs as d where d.indicator_id = 'I07')") }} as deadline
+    from {{ ref('stg_repairs') }}
+    where {{ in_window('completed_on') }}
+),
+i07 as (
+    select 'I07'::text, 'all'::text,
+           count(*) filter (where completed_on <= deadline), count(*), count(*) filter (where deadline is null)
+    from repairs_done
+),
+
+-- I08–I11: active enterprises, per region and for `all` -----------------------------------------
+enterprises as (
+    select uscc, region_code from {{ ref('int_subjects') }} where is_active_enterprise
+),
+enterprise_regions as (
+    select uscc, region_code from enterprises
+    union all
+    select uscc, 'all' from enterprises
+),
+tax_in_window as (
+    select distinct uscc from {{ ref('stg_tax') }} where {{ in_window('period') }}
+),
+utility_in_window as (
+    select distinct uscc, utility from {{ ref('stg_utilities') }} where {{ in_window('period') }}
+),
+property_held as (
+    select distinct owner_key as uscc from {{ ref('stg_real_estate') }}
+    where registered_on <= {{ as_of() }} and (cancelled_on is null or cancelled_on > {{ as_of() }})
+),
+dishonest_active as (
+    select distinct subject_key as uscc from {{ ref('int_dishonest_records') }} where is_active
+),
+enterprise_flags as (
+    select e.uscc, e.region_code,
+           d.uscc is not null as dishonest,
+           t.uscc is not null as has_tax,
+           exists (select 1 from utility_in_window u where u.uscc = e.uscc and u.utility = '水') as has_water,
+           exists (select 1 from utility_in_window u where u.uscc = e.uscc and u.utility = '电') as has_electricity,
+           exists (select 1 from utility_in_window u where u.uscc = e.uscc and u.utility = '气') as has_gas,
+           p.uscc is not null as has_real_estate
+    from enterprise_regions as e
+    left join dishonest_active as d on d.uscc = e.uscc
+    left join tax_in_window as t on t.uscc = e.uscc
+    left join property_held as p on p.uscc = e.uscc
+),
+enterprise_counts as (
+    select r.region_code,
+           count(f.uscc) as enterprises,
+           count(f.uscc) filter (where f.dishonest) as dishonest,
+           count(f.uscc) filter (where f.has_tax) as has_tax,
+           count(f.uscc) filter (where f.has_water) as has_water,
+           count(f.uscc) filter (where f.has_electricity) as has_electricity,
+           count(f.uscc) filter (where f.has_gas) as has_gas,
+           count(f.uscc) filter (where f.has_real_estate) as has_real_estate
+    from regions as r
+    left join enterprise_flags as f using (region_code)
+    group by r.region_code
+),
+commitments_in_window as (
+    -- `all` counts every commitment; a region counts those of its registered subjects
+    select 1 as made, c.fulfilment, s.region_code
+    from {{ ref('stg_commitments') }} as c
+    left join {{ ref('stg_subjects') }} as s using (uscc)
+    where {{ in_window('c.committed_on') }}
+),
+commitment_counts as (
+    select r.region_code,
+           count(c.made) as made,
+           count(c.made) filter (where c.fulfilment in ('履约', '未履约')) as settled
+    from regions as r
+    left join commitments_in_window as c on r.region_code = 'all' or c.region_code = r.region_code
+    group by r.region_code
+),
+per_region as (
+    select 'I08'::text as indicator_id, e.region_code, e.dishonest as numerator, e.enterprises as denominator from enterprise_counts e
+    union all select 'I09', e.region_code, c.made, e.enterprises from enterprise_counts e join commitment_counts c using (region_code)
+    union all select 'I10', c.region_code, c.settled, c.made from commitment_counts c
+    union all select 'I11_tax', region_code, has_tax, enterprises from enterprise_counts
+    union all select 'I11_water', region_code, has_water, enterprises from enterprise_counts
+    union all select 'I11_electricity', region_code, has_electricity, enterprises from enterprise_counts
+    union all select 'I11_gas', region_code, has_gas, enterprises from enterprise_counts
+    union all select 'I11_real_estate', region_code, has_real_estate, enterprises from enterprise_counts
+),
+
+-- I12–I14: counts, per region and for `all` ---------------------------------------------------------
+counted_subjects as (
+    select 'I12'::text as indicator_id, region_code, uscc as subject_key
+    from {{ ref('int_subject_facts') }} where subject_type = '机关' and dishonest_active
+    union all
+    select 'I13', region_code, uscc from {{ ref('int_subject_facts') }} where subject_type = '事业单位' and dishonest_active
+    union all
+    select 'I14', region_code, subject_key from {{ ref('focus_subjects') }}
+),
+counts as (
+    select i.indicator_id, r.region_code,
+           (select count(*) from counted_subjects c
+             where c.indicator_id = i.indicator_id and (r.region_code = 'all' or c.region_code = r.region_code)) as numerator,
+           null::bigint as denominator
+    from (values ('I12'), ('I13'), ('I14')) as i (indicator_id)
+    cross join regions as r
+),
+
+measures as (
+    select * from i01 union all select * from i02 union all select * from i03 union all select * from i04
+    union all select * from i05 union all select * from i06 union all select * from i07
+    union all select indicator_id, region_code, numerator, denominator, 0 from per_region
+    union all select indicator_id, region_code, numerator, denominator, 0 from counts
+),
+valued as (
+    select m.*, d.indicator_name, d.kind, d.target, d.comparator,
+           case
+               when m.unknown_calendar_rows > 0 then null
+               when d.kind = 'count' then m.numerator::numeric
+               when m.denominator = 0 then null
+               else round(m.numerator::numeric / m.denominator, 6)
+           end as value
+    from measures as m
+    join defs as d using (indicator_id)
+)
+select
+    {{ as_of() }} as as_of,
+    v.region_code,
+    v.indicator_id,
+    v.indicator_name,
+    case when v.unknown_calendar_rows > 0 then null else v.numerator end as numerator,
+    v.denominator,
+    v.value,
+    v.target,
+    v.comparator,
+    case
+        when v.target is null then null
+        when v.value is null then false
+        when v.comparator = '<' then v.value < v.target
+        when v.comparator = '<=' then v.value <= v.target
+        when v.comparator = '>=' then v.value >= v.target
+        when v.comparator = '>' then v.value > v.target
+        when v.comparator = '=' then v.value = v.target
+    end as passed,
+    case
+        when v.unknown_calendar_rows > 0 then
+            v.unknown_calendar_rows || ' 条记录的工作日无法计算：工作日历只到 ' || (select last_known_day from calendar_end)
+            || '，请放入之后年份的调休安排（dbt_project/calendar_schedules/<年>.csv）'
+        when v.kind <> 'count' and v.denominator = 0 then '分母为0，无法计算'
+        when v.target is null then '只报告，不考核'
+    end as note
+from valued as v

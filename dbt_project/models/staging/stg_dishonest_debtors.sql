@@ -1,0 +1,22 @@
+-- 失信被执行人: one row per case and debtor; active from published_on until removed_on.
+with latest as (
+    {{ latest_delivery(source('raw', 'dishonest_debtors'), ['case_no', 'subject_id_key']) }}
+)
+select
+    case_no || '|' || subject_id_key as record_key,
+    case_no,
+    subject_id_key as subject_key,
+    subject_id_masked as subject_masked,
+    subject_name,
+    legal_rep,
+    court,
+    filed_on,
+    basis_no,
+    circumstance,
+    performance,
+    published_on,
+    removed_on,
+    _file_name as source_file,
+    _row_number as source_row,
+    _arrived_at as arrived_at
+from latest

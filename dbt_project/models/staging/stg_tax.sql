@@ -1,0 +1,24 @@
+-- 纳税信息: one row per taxpayer and month. Incremental: history only grows, and a rerun after a
+-- small delivery recomputes only the (uscc, period) keys that received rows.
+{{ config(materialized='incremental', unique_key=['uscc', 'period'], incremental_strategy='delete+insert',
+          indexes=[{'columns': ['uscc', 'period']}]) }}
+with latest as (
+    {{ latest_delivery(source('raw', 'tax'), ['uscc', 'period'],
+        where=keys_with_new_rows(source('raw', 'tax'), ['uscc', 'period']) if is_incremental() else none) }}
+)
+select
+    uscc,
+    period,
+    name as taxpayer_name,
+    tax_due,
+    tax_paid,
+    coalesce(arrears, 0) as arrears,
+    credit_rating,
+    rating_year,
+    coalesce(major_violation, false) as major_violation,
+    authority,
+    _file_name as source_file,
+    _row_number as source_row,
+    _arrived_at as arrived_at,
+    _last_loaded_at
+from latest

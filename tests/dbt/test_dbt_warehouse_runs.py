@@ -1,0 +1,112 @@
+"""The warehouse over several runs: reproducible reruns, SCD2 history on as_of, incremental
+staging, changes against the published export, and a year the working-day calendar does not know.
+Tests run in file order on one database; each step is one `dbt build`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import psycopg
+import pytest
+
+from dbt_runner import build, by_key, query, rows_affected
+from warehouse_rows import RawWriter, uscc
+
+D = dt.date.fromisoformat
+S1, S2, S3 = uscc(1), uscc(2), uscc(3)
+UNIT = uscc(900, kind="11")
+FIRST, SECOND, UNKNOWN_YEAR = D("2022-06-30"), D("2022-07-31"), D("2027-03-31")
+
+
+def subject(code, name, status="存续", closed_on=None):
+    return {"uscc": code, "name": name, "subject_type": "企业", "status": status, "closed_on": closed_on,
+            "region_code": "640102"}
+
+
+def tax(code, period, rating):
+    return {"uscc": code, "name": "n", "period": D(period), "tax_due": 10, "tax_paid": 10, "credit_rating": rating}
+
+
+def penalty(no, code, decided, reported):
+    return {"decision_no": no, "subject_name": "n", "subject_category": "法人及非法人组织", "uscc": code,
+            "penalty_type": "罚款", "decided_on": D(decided), "reported_on": D(reported), "source_unit_uscc": UNIT}
+
+
+@pytest.fixture(scope="module")
+def db(scratch_db):
+    w = RawWriter(scratch_db)
+    w.rows("subjects", [subject(S1, "甲"), subject(S2, "乙")], file="s1.csv", arrived="2022-06-01 09:00+08")
+    w.rows("tax", [tax(S1, f"2022-{m:02d}-01", "B") for m in range(1, 6)], file="t1.csv",
+           arrived="2022-06-01 09:00+08")
+    return {"url": scratch_db, "writer": w}
+
+
+def _snapshot_of_results(url):
+    return (query(url, "select * from marts_build.subject_archive order by uscc"),
+            query(url, "select * from marts_build.indicator_scorecard order by region_code, indicator_id"),
+            query(url, "select uscc, valid_from, valid_to from marts_build.subject_archive_history order by 1, 2"))
+
+
+def test_first_build_and_reproducible_rerun(db):
+    url = db["url"]
+    build(url, FIRST)
+    first = _snapshot_of_results(url)
+    assert by_key(url, "select uscc, credit_score from marts_build.subject_archive") == {S1: 85, S2: 80}
+    assert first[2] == [(S1, FIRST, None), (S2, FIRST, None)]
+    build(url, FIRST)
+    assert _snapshot_of_results(url) == first          # same inputs and as_of: same result, no new versions
+
+
+def test_incremental_history_and_changes(db):
+    url, w = db["url"], db["writer"]
+    # publish the first export as the publish step would (the swap itself is not dbt's job)
+    with psycopg.connect(url) as conn:
+        conn.execute("create schema export")
+        conn.execute("create table export.financing_profile as select * from export_build.financing_profile")
+    # 1 new tax month for S1 (rating A), S2 closed, S3 registered, a penalty for S3
+    w.rows("tax", [tax(S1, "2022-06-01", "A")], file="t2.csv", arrived="2022-07-10 09:00+08")
+    # a late file that arrived *before* t1 resends S1's May row with rating C: the older delivery loses
+    w.rows("tax", [tax(S1, "2022-05-01", "C")], file="t0.csv", arrived="2022-05-20 09:00+08",
+           loaded="2022-07-10 10:00+08")
+    w.rows("subjects", [subject(S2, "乙", status="注销", closed_on=D("2022-07-15")), subject(S3, "丙")],
+           file="s2.csv", arrived="2022-07-20 09:00+08")
+    w.rows("penalties", [penalty("X1", S3, "2022-07-01", "2022-07-04")], file="p1.csv", arrived="2022-07-20 09:00+08")
+    build(url, SECOND)
+    # incremental: only the two (uscc, period) keys that received rows were recomputed
+    assert rows_affected(url, "stg_tax") == 2
+    assert by_key(url, "select period, credit_rating from staging.stg_tax where uscc = %s", (S1,)) == {
+        D(f"2022-{m:02d}-01"): "B" for m in range(1, 6)} | {D("2022-06-01"): "A"}
+    history = query(url, "select uscc, valid_from, valid_to, credit_score from marts_build.subject_archive_history order by 1, 2")
+    assert history == [(S1, FIRST, SECOND, 85), (S1, SECOND, None, 90),     # rating B → A: 85 → 90
+                       (S2, FIRST, SECOND, 80), (S2, SECOND, None, 80),     # closed: status changed
+                       (S3, SECOND, None, 75)]                               # new, one public penalty
+    changes = by_key(url, "select uscc, change_type from export_build.financing_profile_changes")
+    assert changes == {S1: "changed", S2: "removed", S3: "added"}
+    assert query(url, "select previous_as_of from export_build.financing_profile_changes where uscc = %s", (S1,)) == [(FIRST,)]
+
+
+def test_incremental_equals_full_refresh(db):
+    url = db["url"]
+    before = query(url, "select uscc, period, credit_rating, tax_paid from staging.stg_tax order by 1, 2")
+    build(url, SECOND, "--full-refresh", "--select", "stg_tax")
+    assert query(url, "select uscc, period, credit_rating, tax_paid from staging.stg_tax order by 1, 2") == before
+
+
+def test_year_outside_the_calendar_is_reported_not_guessed(db):
+    url, w = db["url"], db["writer"]
+    w.rows("penalties", [penalty("X2", S1, "2026-12-28", "2027-01-04"), penalty("X3", S1, "2027-01-05", "2027-01-06")],
+           file="p2.csv", arrived="2027-01-10 09:00+08")
+    w.rows("repairs", [{"repair_no": "R9", "uscc": S1, "subject_name": "甲", "decision_no": "X2",
+                        "applied_on": D("2027-02-01"), "completed_on": D("2027-02-03"), "result": "不同意", "unit": "u"}],
+           file="r1.csv", arrived="2027-02-05 09:00+08")
+    build(url, UNKNOWN_YEAR)
+    card = {r[0]: r[1:] for r in query(url, """select indicator_id, numerator, denominator, value, passed, note
+                                              from marts_build.indicator_scorecard where region_code = 'all'""")}
+    for indicator in ("I04", "I07"):
+        numerator, denominator, value, passed, note = card[indicator]
+        assert value is None and passed is False and numerator is None
+        assert "2026-12-31" in note and "calendar_schedules" in note
+    assert card["I04"][1] == 2                                    # the records are still counted
+    # indicators without working days are unaffected
+    assert card["I08"][2] == Decimal("0")

@@ -1,10 +1,12 @@
-"""Row checks: delivered rows → COPY lines for raw.<feed>, and their problems for the quarantine.
+"""Row checks: delivered rows → binary COPY rows for raw.<feed>, and their problems for the quarantine.
 
-Built once per file (`RowChecker`), then called per chunk of rows. This is the hot path, and per
-cell Python work is its cost, so a chunk is processed column by column: each column's *distinct*
-values are converted once (deliveries repeat codes, months, dates, names endlessly) into a bounded
-per-column cache, then the whole column is mapped at C speed. Rows with a problem, and feeds with
-cross-field rules, take the per-row path that writes the messages.
+Built once per file (`RowChecker`), then called per chunk of rows. A chunk is processed column by
+column: each column's *distinct* values are converted once (deliveries repeat codes, months,
+dates, names endlessly) into a bounded per-column cache, then the whole column is mapped at C
+speed. Rows with a problem, and feeds with cross-field rules, take the per-row path that writes
+the messages. This is the general path (XLSX, irregular CSV); `include.ingest.vectorized` is the
+fast path for regular CSV and hands its problem rows to `check_chunk` here, so both give the
+same rows and the same messages.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from include.feeds import Feed
-from include.ingest import codes, values
+from include.ingest import codes, pgbinary, values
 from include.ingest.readers import Delivery, _column_letter
 from include.ingest.values import Bad
 
@@ -57,29 +59,36 @@ def _received_keys(headers: list[str]) -> list[str]:
 
 
 class _ColumnCache:
-    """value as read → COPY text of the normalised value (or a `Bad`), one per contract column."""
+    """value as read → normalised text (None for NULL, or a `Bad`) in `map`, and → its binary
+    COPY field in `enc` (errors have none), one per contract column."""
 
-    def __init__(self, convert, required: bool):
+    def __init__(self, convert, required: bool, encode):
         self.convert = convert
         self.required = required
+        self.encode = encode
         self.map: dict = {}
+        self.enc: dict = {}
         self.bad: set = set()        # keys whose outcome is an error
 
-    def fill(self, column: tuple) -> None:
+    def fill(self, column) -> None:
         if len(self.map) > CACHE_LIMIT:
             self.map.clear()
+            self.enc.clear()
             self.bad.clear()
         new = set(column).difference(self.map)
         for value in new:
-            self.map[value] = outcome = self._outcome(value)
+            self.map[value] = outcome = self.outcome(value)
             if isinstance(outcome, Bad):
                 self.bad.add(value)
+                self.enc[value] = b""
+            else:
+                self.enc[value] = pgbinary.NULL if outcome is None else self.encode(outcome)
 
-    def _outcome(self, value):
+    def outcome(self, value):
         if value is None or (type(value) is str and (not value or value.isspace())):
-            return _Blank("required", "a value is required") if self.required else NULL
+            return _Blank("required", "a value is required") if self.required else None
         try:
-            return copy_text(self.convert(value))
+            return self.convert(value)
         except Bad as bad:
             return bad
 
@@ -100,18 +109,20 @@ class RowChecker:
             pos = delivery.positions.get(col.name)
             shown = headers[pos].strip() if pos is not None else col.header
             self.plan.append((col.name, pos, shown))
-            self.caches.append(_ColumnCache(values.make_converter(col), col.required))
+            self.caches.append(_ColumnCache(values.make_converter(col), col.required, pgbinary.encoder(col.pg_type)))
         self.id_columns = [self.index[c.name] for c in feed.id_columns]
         self.id_cache: dict[str, str] = {}
         self.reference = [self.index[n] for n in feed.reference_date]
         self.rules = feed.rules
         self.keys = _received_keys(headers)
-        # `"header":` prefixes of the _received JSON, COPY-escaped once.
-        self.json_keys = [copy_text(_JSON_STR(k)) + ":" for k in self.keys]
+        # `"header":` prefixes of the _received JSON, encoded once.
+        self.json_keys = [(_JSON_STR(k) + ":").encode() for k in self.keys]
         self.json_caches: list[dict] = [{} for _ in self.keys]
         self.xlsx = delivery.detail.get("format") == "xlsx"
-        self.prefix = f"{copy_text(sha256)}\t{copy_text(file_name)}\t"
-        self.meta = f"\t{arrived_at}\t{loaded_at}\t"
+        # Binary COPY: every row starts with its field count, the file's fields are the same in every row.
+        fields = 5 + len(feed.columns) + 2 * len(self.id_columns) + 1
+        self.row_start = pgbinary.row_header(fields) + pgbinary.text(sha256) + pgbinary.text(file_name)
+        self.meta = pgbinary.timestamptz(arrived_at) + pgbinary.timestamptz(loaded_at)
 
     # -- messages ---------------------------------------------------------------------------
     def problem(self, number: int, column: str | None, shown: str, rule: str, value, text: str,
@@ -122,24 +133,26 @@ class RowChecker:
         return Problem(column, rule, received, message, severity)
 
     # -- a chunk --------------------------------------------------------------------------------
-    def check_chunk(self, rows: list[tuple[int, list]]) -> tuple[list[str], list[tuple[int, list, list[Problem], bool]]]:
-        """(COPY lines of the rows to load, [(row number, cells, problems, rejected)] of rows with problems)."""
+    def check_chunk(self, rows: list[tuple[int, list]]) -> tuple[list[bytes], list[tuple[int, list, list[Problem], bool]]]:
+        """(binary COPY rows to load, [(row number, cells, problems, rejected)] of rows with problems)."""
         cells_of = self._fit([c for _, c in rows])
         by_column = list(zip(*cells_of)) if cells_of else [()] * self.width
-        outs = []
+        outs, encs = [], []
         suspect: set[int] = set()
         for (name, pos, _), cache in zip(self.plan, self.caches):
             column = by_column[pos] if pos is not None else (None,) * len(rows)
             cache.fill(column)
             outs.append(list(map(cache.map.__getitem__, column)))
+            encs.append(map(cache.enc.__getitem__, column))
             if cache.bad and not cache.bad.isdisjoint(column):
                 suspect.update(i for i, v in enumerate(column) if v in cache.bad)
         per_row = list(zip(*outs))
+        fields = list(map(b"".join, zip(*encs))) if rows else []
         if self.id_columns:
             ids = [self._id_fields(r) for r in per_row]
         received = self._received(by_column, len(rows))
         lines, flagged = [], []
-        prefix, meta = self.prefix, self.meta
+        start, meta, integer = self.row_start, self.meta, pgbinary.integer
         check_rules = bool(self.rules)
         for i, (number, cells) in enumerate(rows):
             if i in suspect or check_rules:
@@ -149,10 +162,8 @@ class RowChecker:
                     flagged.append((number, cells, problems, rejected))
                     if rejected:
                         continue
-            body = "\t".join(per_row[i])
-            if self.id_columns:
-                body += ids[i]
-            lines.append(f"{prefix}{number}{meta}{body}\t{{{received[i]}}}\n")
+            lines.append(b"".join((start, integer(number), meta, fields[i], ids[i] if self.id_columns else b"",
+                                   received[i])))
         return lines, flagged
 
     def _fit(self, rows: list[list]) -> list[list]:
@@ -174,42 +185,44 @@ class RowChecker:
         for i in range(self.width, width):
             key = f"({_column_letter(i)})"
             self.keys.append(key)
-            self.json_keys.append(copy_text(_JSON_STR(key)) + ":")
+            self.json_keys.append((_JSON_STR(key) + ":").encode())
             self.json_caches.append({})
         self.width = width
 
-    def _received(self, by_column: list[tuple], n: int) -> list[str]:
-        """The `_received` JSON of each row (without braces), from per-column cached fragments."""
+    def _received(self, by_column: list[tuple], n: int) -> list[bytes]:
+        """The `_received` JSON field of each row, from per-column cached fragments."""
         fragments = []
         for key, column, cache in zip(self.json_keys, by_column, self.json_caches):
             if len(cache) > CACHE_LIMIT:
                 cache.clear()
             for value in set(column).difference(cache):
-                text = values.cell_text(value) if self.xlsx or type(value) is not str else value
-                cache[value] = key + copy_text(_JSON_STR(text))
+                cache[value] = key + _JSON_STR(self.received_text(value)).encode()
             fragments.append(map(cache.__getitem__, column))
         if not fragments:
-            return ["" for _ in range(n)]
-        return [",".join(parts) for parts in zip(*fragments)]
+            return [pgbinary.field(b"{}") for _ in range(n)]
+        return [pgbinary.field(b"{" + b",".join(parts) + b"}") for parts in zip(*fragments)]
 
-    def _id_fields(self, out: tuple) -> str:
-        extra = ""
-        for i in self.id_columns:
-            code = out[i]
-            if isinstance(code, Bad) or code == NULL:
-                extra += "\t\\N\t\\N"
-                continue
-            fields = self.id_cache.get(code)
-            if fields is None:
-                if len(self.id_cache) > CACHE_LIMIT:
-                    self.id_cache.clear()
-                if values.id_kind(code) == "person":
-                    fields = f"\t{codes.pseudonym(code, self.key)}\t{codes.masked(code)}"
-                else:
-                    fields = f"\t{code}\t{code}"
-                self.id_cache[code] = fields
-            extra += fields
-        return extra
+    def received_text(self, value) -> str:
+        """A cell as `_received` holds it: CSV text as read, XLSX cells as a person sees them."""
+        return values.cell_text(value) if self.xlsx or type(value) is not str else value
+
+    def id_fields(self, code) -> bytes:
+        """The `<col>_key` and `<col>_masked` fields of one normalised id (None/Bad → NULLs)."""
+        if code is None or isinstance(code, Bad):
+            return pgbinary.NULL + pgbinary.NULL
+        fields = self.id_cache.get(code)
+        if fields is None:
+            if len(self.id_cache) > CACHE_LIMIT:
+                self.id_cache.clear()
+            if values.id_kind(code) == "person":
+                fields = pgbinary.text(codes.pseudonym(code, self.key)) + pgbinary.text(codes.masked(code))
+            else:
+                fields = pgbinary.text(code) * 2
+            self.id_cache[code] = fields
+        return fields
+
+    def _id_fields(self, out: tuple) -> bytes:
+        return b"".join(self.id_fields(out[i]) for i in self.id_columns)
 
     # -- the per-row path: messages and cross-field rules ---------------------------------------
     def _row_problems(self, number: int, cells: list, out: tuple) -> list[Problem]:
@@ -219,7 +232,7 @@ class RowChecker:
                 value = cells[pos] if pos is not None and pos < len(cells) else None
                 problems.append(self.problem(number, name, shown, outcome.rule, value, outcome.problem))
         if self.rules:
-            norm = [None if isinstance(v, Bad) or v == NULL else v for v in out]
+            norm = [None if isinstance(v, Bad) else v for v in out]
             self._cross_field(number, cells, norm, problems)
         return problems
 

@@ -17,21 +17,24 @@ import datetime as dt
 import itertools
 import json
 import os
+import queue
 import stat
+import threading
 import tempfile
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
-from psycopg.copy import QueuedLibpqWriter
+from psycopg.copy import LibpqWriter
 
 from include import feeds as feed_contracts
 from include import settings
-from include.ingest import schema
+from include.ingest import pgbinary, schema
 from include.ingest.checks import Problem, RowChecker, copy_text
 from include.ingest.readers import FileRejected, fingerprint, open_delivery
 
-CHUNK_ROWS = 2000            # rows per COPY write: bounded memory, few round trips
+CHUNK_ROWS = 16384           # rows per COPY write (~10 MB): bounded memory, few round trips
+QUEUED_CHUNKS = 3            # chunks checked ahead of the server at most: memory stays bounded
 SPOOL_IN_MEMORY = 4 << 20    # quarantine rows beyond this go to a temporary file
 QUARANTINE_COLUMNS = ("feed", "file_name", "sha256", "row_number", "column_name", "rule", "value",
                       "message", "severity", "reference_date")
@@ -133,15 +136,26 @@ def _load_rows(conn: psycopg.Connection, contract, path: Path, file_name: str, f
     delivery = open_delivery(path, file_name, contract, fp)
     try:
         checker = RowChecker(
-            contract, delivery, file_name=file_name, sha256=fp.sha256, arrived_at=received_at.isoformat(),
-            loaded_at=dt.datetime.now(dt.timezone.utc).isoformat(),
+            contract, delivery, file_name=file_name, sha256=fp.sha256, arrived_at=received_at,
+            loaded_at=dt.datetime.now(dt.timezone.utc),
             arrival_date=received_at.astimezone(settings.SHANGHAI).date().isoformat(),
             pseudonym_key=settings.pseudonym_key())
         columns = [name for name, _ in schema.raw_columns(contract)]
-        copy_raw = sql.SQL("copy {} ({}) from stdin").format(
+        copy_raw = sql.SQL("copy {} ({}) from stdin with (format binary)").format(
             sql.Identifier("raw", contract.id), sql.SQL(", ").join(map(sql.Identifier, columns)))
+        from include.ingest import vectorized   # pyarrow: imported on the first load, not when DAGs are parsed
+
+        offset = None
+        if vectorized.applies(contract, delivery, fp):
+            offset = vectorized.data_offset(path, fp.encoding, _delimiter(delivery), delivery.header_row)
         with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, mode="w+", encoding="utf-8") as spool:
-            counts = _copy_rows(conn, copy_raw, delivery, checker, spool, contract.id, file_name, fp.sha256)
+            if offset is None:
+                counts = _copy_rows(conn, copy_raw, delivery, checker, spool, contract.id, file_name, fp.sha256)
+            else:
+                blocks = vectorized.blocks(path, fp.encoding, _delimiter(delivery), checker.width, offset,
+                                           delivery.header_row + 1, file_name)
+                counts = _copy_blocks(conn, copy_raw, blocks, vectorized.ColumnarChecker(checker, contract),
+                                      spool, contract.id, file_name, fp.sha256)
             spool.seek(0)
             _copy_quarantine(conn, spool)
     finally:
@@ -153,31 +167,118 @@ def _load_rows(conn: psycopg.Connection, contract, path: Path, file_name: str, f
     return outcome
 
 
-def write_chunk(copy, lines: list[str]) -> None:
-    """One COPY write. A seam for tests that need a failure in the middle of a COPY.
+class PipelinedWriter(LibpqWriter):
+    """A COPY writer whose thread sends one chunk while the caller checks the next, so Python's
+    work and the server's overlap. Unlike psycopg's QueuedLibpqWriter (1024 buffers queued) at
+    most QUEUED_CHUNKS chunks wait: a server slower than the checks cannot make memory grow."""
 
-    The copy's writer is psycopg's `QueuedLibpqWriter`: a thread sends the data while this one
-    checks the next chunk, so client and server work overlap (its queue is bounded: memory too).
-    """
-    copy.write("".join(lines).encode())
+    def __init__(self, cursor):
+        super().__init__(cursor)
+        self._chunks: queue.Queue = queue.Queue(maxsize=QUEUED_CHUNKS)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._send, name="ingest-copy-writer", daemon=True)
+        self._thread.start()
+
+    def _send(self) -> None:
+        try:
+            while (data := self._chunks.get()) is not None:
+                super().write(data)
+        except BaseException as exc:   # re-raised in the caller's thread
+            self._error = exc
+            while self._chunks.get() is not None:   # drain, or the caller's put() would block
+                pass
+
+    def write(self, data) -> None:
+        if self._error is not None:
+            raise self._error
+        self._chunks.put(data)
+
+    def finish(self, exc: BaseException | None = None) -> None:
+        self._chunks.put(None)
+        self._thread.join()
+        if self._error is not None and exc is None:
+            raise self._error
+        super().finish(exc)
+
+
+def write_chunk(copy, lines) -> None:
+    """One COPY write of binary rows (a list of bytes, or `vectorized.Rows`). A seam for tests
+    that need a failure in the middle of a COPY. The writer is a `PipelinedWriter`."""
+    copy.write(lines.payload() if hasattr(lines, "payload") else b"".join(lines))
+
+
+def _delimiter(delivery) -> str:
+    shown = delivery.detail["delimiter"]
+    return "\t" if shown == "tab" else shown
 
 
 def _copy_rows(conn, copy_raw, delivery, checker: RowChecker, spool, feed: str, file_name: str,
                sha256: str) -> tuple[int, int, int]:
-    read = loaded = quarantined = 0
+    """The general path: rows of cells from `readers`, checked chunk by chunk in Python."""
+    counts = [0, 0, 0]
     q_prefix = f"{copy_text(feed)}\t{copy_text(file_name)}\t{sha256}\t"
     rows = iter(delivery.rows)
-    with conn.cursor() as cur, cur.copy(copy_raw, writer=QueuedLibpqWriter(cur)) as copy:
+    with conn.cursor() as cur, cur.copy(copy_raw, writer=PipelinedWriter(cur)) as copy:
+        copy.write(pgbinary.SIGNATURE)
         while chunk := list(itertools.islice(rows, CHUNK_ROWS)):
-            lines, flagged = checker.check_chunk(chunk)
-            read += len(chunk)
-            loaded += len(lines)
-            if lines:
-                write_chunk(copy, lines)
-            for number, cells, problems, rejected in flagged:
-                quarantined += rejected
-                _spool(spool, q_prefix, number, problems, checker.reference_date_of(cells))
-    return read, loaded, quarantined
+            _python_chunk(copy, checker, chunk, spool, q_prefix, counts)
+        copy.write(pgbinary.TRAILER)
+    return tuple(counts)
+
+
+def _python_chunk(copy, checker: RowChecker, chunk: list, spool, q_prefix: str, counts: list[int]) -> None:
+    lines, flagged = checker.check_chunk(chunk)
+    counts[0] += len(chunk)
+    counts[1] += len(lines)
+    if lines:
+        write_chunk(copy, lines)
+    for number, cells, problems, rejected in flagged:
+        counts[2] += rejected
+        _spool(spool, q_prefix, number, problems, checker.reference_date_of(cells))
+
+
+def _copy_blocks(conn, copy_raw, blocks, columnar, spool, feed: str, file_name: str,
+                 sha256: str) -> tuple[int, int, int]:
+    """The fast path (`vectorized`): pyarrow blocks encoded column-wise, problem rows and any
+    irregular rest of the file through the same per-row checks as `_copy_rows`."""
+    import numpy as np
+    import pyarrow as pa
+
+    from include.ingest import vectorized
+    counts = [0, 0, 0]
+    q_prefix = f"{copy_text(feed)}\t{copy_text(file_name)}\t{sha256}\t"
+    checker = columnar.checker
+    with conn.cursor() as cur, cur.copy(copy_raw, writer=PipelinedWriter(cur)) as copy:
+        copy.write(pgbinary.SIGNATURE)
+        for kind, first_number, item in blocks:
+            if kind == "rows":
+                _python_chunk(copy, checker, item, spool, q_prefix, counts)
+                continue
+            columns = [c.combine_chunks() for c in item.columns]
+            numbers = np.arange(first_number, first_number + item.num_rows, dtype=np.int64)
+            blank = columnar.blank_rows(columns)
+            if blank.any():
+                keep = pa.array(~blank)
+                columns = [c.filter(keep) for c in columns]
+                numbers = numbers[~blank]
+            for start in range(0, len(numbers), CHUNK_ROWS):
+                part = [c.slice(start, CHUNK_ROWS) for c in columns]
+                part_numbers = numbers[start:start + CHUNK_ROWS]
+                if not columnar.usable():   # the Python path widened the file: stay on it
+                    cells = vectorized.python_cells(part, np.arange(len(part_numbers)))
+                    _python_chunk(copy, checker, list(zip(part_numbers.tolist(), cells)), spool, q_prefix, counts)
+                    continue
+                rows, problem_rows = columnar.encode(part, part_numbers)
+                counts[0] += len(part_numbers) - len(problem_rows)
+                counts[1] += len(rows)
+                if len(rows):
+                    write_chunk(copy, vectorized.Rows(rows))
+                if len(problem_rows):
+                    cells = vectorized.python_cells(part, problem_rows)
+                    _python_chunk(copy, checker, list(zip(part_numbers[problem_rows].tolist(), cells)), spool,
+                                  q_prefix, counts)
+        copy.write(pgbinary.TRAILER)
+    return tuple(counts)
 
 
 def _spool(spool, prefix: str, number: int, problems: list[Problem], reference_date: str | None) -> None:

@@ -58,7 +58,7 @@ bench: install
 	@$(PY) -m include.pipeline bench
 
 sample-data: install
-	@$(PY) -m include.sample_data --subjects $(SUBJECTS) --progress
+	@$(PY) -m include.sample_data --subjects $(SUBJECTS)
 
 clean: stop
 	rm -rf $(STATE_DIR)

@@ -1,16 +1,17 @@
 """Airflow ingest DAGs, one per feed contract in include/feeds/ (`ingest_<feed>`).
 
 Each run finds the files of its feed not yet in the ledger, loads them in parallel (one mapped
-task per file, bounded by the `warehouse_loads` pool), and, when anything new was loaded, announces
-the `raw.<feed>` Asset that schedules the transform. Adding a feed is a contract file: no DAG code.
+task per file, bounded by the `warehouse_loads` pool), validates the raw table with the `raw`
+quality gate and, when anything new was loaded and the gate passed, announces the `raw.<feed>`
+Asset that schedules the transform. Adding a feed is a contract file: no DAG code.
 """
 from __future__ import annotations
 
 from airflow.exceptions import AirflowSkipException
 from airflow.sdk import dag, task
 
-from include import assets, feeds, ingest, settings
-from include.run_context import DEFAULT_ARGS, START_DATE
+from include import assets, feeds, ingest, quality, settings
+from include.run_context import AS_OF_PARAM, DEFAULT_ARGS, START_DATE, as_of_from
 
 LOAD_POOL = "warehouse_loads"
 
@@ -27,6 +28,7 @@ def ingest_dag(feed_id: str):
         max_active_runs=1,
         default_args=DEFAULT_ARGS,
         tags=["ingest", feed_id],
+        params=AS_OF_PARAM,
         doc_md=__doc__,
     )
     def ingest_feed():
@@ -42,9 +44,17 @@ def ingest_dag(feed_id: str):
         def load(file_name: str) -> dict:
             return ingest.load_file(settings.warehouse_url(), feed_id, file_name)
 
+        @task(retries=0)
+        def check_raw(results: list[dict], params=None, dag_run=None) -> list[dict]:
+            """The raw gate on this feed's table; a blocking failure stops the hand-over."""
+            as_of = as_of_from(params, dag_run.conf if dag_run else None)
+            docs = settings.export_dir() / as_of.isoformat() / "quality" / "feeds" / feed_id
+            gate = quality.run_gate(settings.warehouse_url(), "raw", as_of, docs, tables=[f"raw.{feed_id}"])
+            quality.raise_if_blocked(gate)
+            return list(results)
+
         @task(outlets=[assets.raw_asset(feed_id)], retries=0)
         def announce(results: list[dict]) -> dict:
-            results = list(results)
             for r in results:
                 print(f"{r['file_name']}: {r['status']} read={r['rows_read']} loaded={r['rows_loaded']} "
                       f"quarantined={r['rows_quarantined']} {r.get('reason') or ''}")
@@ -56,7 +66,7 @@ def ingest_dag(feed_id: str):
 
         files = find_new_files()
         prepare_warehouse() >> files
-        announce(load.expand(file_name=files))
+        announce(check_raw(load.expand(file_name=files)))
 
     return ingest_feed()
 

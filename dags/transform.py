@@ -15,7 +15,7 @@ from cosmos.constants import TestBehavior
 
 from include import assets, feeds, quality, settings
 from include.run_context import AS_OF_PARAM, DEFAULT_ARGS, START_DATE, as_of_from
-from include.transform import DBT_EXECUTABLE, DBT_PROJECT_DIR, dbt_env
+from include.transform import PROFILE_NAME, PROJECT_DIR, TARGET_NAME, dbt_env, dbt_executable
 
 
 def resolve_as_of(conf, params) -> str:
@@ -38,11 +38,15 @@ def resolve_as_of(conf, params) -> str:
 def transform():
     dbt = DbtTaskGroup(
         group_id="dbt",
-        project_config=ProjectConfig(DBT_PROJECT_DIR),
-        profile_config=ProfileConfig(profile_name="credit_warehouse", target_name="warehouse",
-                                     profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml"),
-        execution_config=ExecutionConfig(dbt_executable_path=str(DBT_EXECUTABLE)),
-        render_config=RenderConfig(test_behavior=TestBehavior.AFTER_EACH, emit_datasets=False),
+        project_config=ProjectConfig(PROJECT_DIR),
+        profile_config=ProfileConfig(profile_name=PROFILE_NAME, target_name=TARGET_NAME,
+                                     profiles_yml_filepath=PROJECT_DIR / "profiles.yml"),
+        execution_config=ExecutionConfig(dbt_executable_path=dbt_executable()),
+        # BUILD: each model is one `dbt build` of itself and its tests (half the dbt invocations of
+        # AFTER_EACH); a test spanning several models (relationships) waits for all of them.
+        render_config=RenderConfig(test_behavior=TestBehavior.BUILD, emit_datasets=False,
+                                   should_detach_multiple_parents_tests=True,
+                                   env_vars=dbt_env(settings.warehouse_url())),
         operator_args={
             "vars": {"as_of": "{{ resolve_as_of(dag_run.conf, params) }}"},
             "env": dbt_env(settings.warehouse_url()),

@@ -47,6 +47,9 @@ def environment(base: dict[str, str] | None = None) -> dict[str, str]:
         "EXPORT_DIR": str(settings.export_dir()),
         "PYTHONPATH": os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p),
     })
-    if not os.environ.get("WAREHOUSE_URL"):
+    if not env.get("WAREHOUSE_URL"):
         env["WAREHOUSE_URL"] = settings.warehouse_url()
+    from include.transform import dbt_env
+
+    env.update(dbt_env(env["WAREHOUSE_URL"]))
     return env

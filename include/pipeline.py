@@ -138,7 +138,7 @@ def run() -> int:
     ok = run_dags(env, as_of, log_dir)
     from include import summary
 
-    published = summary.print_summary(settings.warehouse_url(), as_of, settings.export_dir())
+    published = summary.print_summary(settings.warehouse_url(), as_of, settings.export_dir(), landing)
     say(f"wall time {time.monotonic() - started:.0f}s")
     return 0 if ok and published else 1
 

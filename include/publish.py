@@ -45,7 +45,18 @@ create table if not exists audit.publication_log (
     row_counts       jsonb       not null,
     gate_results     jsonb       not null
 );
-create index if not exists publication_log_as_of_idx on audit.publication_log (as_of, published_at)
+create index if not exists publication_log_as_of_idx on audit.publication_log (as_of, published_at);
+-- What lenders were given per AS_OF: financing_profile_changes compares the next build with the
+-- latest EARLIER AS_OF here, so a rerun for the same AS_OF publishes the same changes.
+create schema if not exists history;
+create table if not exists history.financing_profile_publications (
+    as_of        date not null,
+    version      text not null,
+    uscc         text not null,
+    subject_name text,
+    profile_hash text not null,
+    primary key (as_of, uscc)
+)
 """
 
 
@@ -213,6 +224,9 @@ def _swap(conn: psycopg.Connection, as_of: dt.date, gate_results: list[dict]) ->
                                                                     sql.Identifier(published)))
         conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(previous)))
     version = _next_version(conn, as_of)
+    conn.execute("delete from history.financing_profile_publications where as_of = %s", (as_of,))
+    conn.execute("insert into history.financing_profile_publications (as_of, version, uscc, subject_name, profile_hash)"
+                 " select %s, %s, uscc, subject_name, profile_hash from export.financing_profile", (as_of, version))
     conn.execute(
         "insert into audit.publication_log (version, as_of, pipeline_version, row_counts, gate_results) "
         "values (%s, %s, %s, %s, %s)",

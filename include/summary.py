@@ -11,6 +11,14 @@ def _table_exists(conn, qualified: str) -> bool:
     return conn.execute("select to_regclass(%s) is not null", (qualified,)).fetchone()[0]
 
 
+def _pad(text: str, width: int) -> str:
+    """Left-align in a terminal, where a Chinese character takes two columns."""
+    import unicodedata
+
+    shown = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(width - shown, 1)
+
+
 def _fmt(value, digits: int = 4) -> str:
     if value is None:
         return "—"
@@ -31,22 +39,36 @@ def feed_lines(conn) -> list[str]:
     lines = [f"  {'feed':<18}{'files':>6}{'read':>10}{'loaded':>10}{'quarant.':>10}{'rejected':>9}{'dup.':>6}"]
     for feed, files, read, loaded, quarantined, rejected, dups in rows:
         lines.append(f"  {feed:<18}{files:>6}{read:>10}{loaded:>10}{quarantined:>10}{rejected:>9}{dups:>6}")
+    rejected = conn.execute("""select feed, file_name, reason from audit.file_ledger
+                               where status = 'rejected' order by feed, file_name limit 20""").fetchall()
+    for feed, name, reason in rejected:
+        lines.append(f"  rejected {feed}/{name}: {reason}")
+    if _table_exists(conn, "audit.quarantine"):
+        problems = conn.execute("""select feed, column_name, rule, count(*) from audit.quarantine
+                                   where severity = 'error' group by 1, 2, 3 order by 4 desc, 1, 2, 3
+                                   limit 8""").fetchall()
+        if problems:
+            lines.append("  most frequent row problems (audit.quarantine):")
+            lines += [f"    {n:>6} × {feed}.{column}: {rule}" for feed, column, rule, n in problems]
     return lines
 
 
 def gate_lines(conn, as_of: dt.date) -> list[str]:
     if not _table_exists(conn, "audit.gate_results"):
         return ["  (no gate has run)"]
+    # The latest validation of each table: the raw gate runs once per feed, the others once per run.
     rows = conn.execute("""
         with latest as (
-            select distinct on (checkpoint) checkpoint, run_id
-            from audit.gate_results where as_of = %s order by checkpoint, recorded_at desc)
+            select distinct on (checkpoint, table_name) checkpoint, table_name, run_id
+            from audit.gate_results where as_of = %s
+            order by checkpoint, table_name, recorded_at desc)
         select g.checkpoint,
                count(*) filter (where g.success),
                count(*) filter (where not g.success and g.severity = 'warning'),
                count(*) filter (where not g.success and g.severity = 'blocking')
-        from audit.gate_results g join latest using (checkpoint, run_id)
-        group by g.checkpoint order by g.checkpoint""", (as_of,)).fetchall()
+        from audit.gate_results g join latest using (checkpoint, table_name, run_id)
+        group by g.checkpoint
+        order by array_position(array['raw', 'staging', 'publication'], g.checkpoint)""", (as_of,)).fetchall()
     lines = []
     for checkpoint, passed, warned, failed in rows:
         verdict = "FAILED" if failed else ("passed with warnings" if warned else "passed")
@@ -61,12 +83,12 @@ def scorecard_lines(conn, as_of: dt.date) -> list[str]:
         select indicator_id, indicator_name, numerator, denominator, value, comparator, target, passed
         from marts.indicator_scorecard where as_of = %s and region_code = 'all'
         order by indicator_id""", (as_of,)).fetchall()
-    lines = [f"  {'id':<16}{'indicator':<24}{'value':>10}  {'target':<12}{'passed':<6}"]
+    lines = [f"  {'id':<16}{_pad('indicator', 34)}{'value':>10}  {'target':<12}{'passed':<6}"]
     for ind, name, num, den, value, comparator, target, passed in rows:
         target_text = f"{comparator} {_fmt(target)}" if target is not None else "(reported)"
         mark = "—" if target is None else ("yes" if passed else "NO")
-        lines.append(f"  {ind:<16}{name:<{24 - sum(1 for c in name if ord(c) > 0x2E80)}}"
-                     f"{_fmt(value):>10}  {target_text:<12}{mark:<6} ({_fmt(num)}/{_fmt(den)})")
+        lines.append(f"  {ind:<16}{_pad(name, 34)}{_fmt(value):>10}  {target_text:<12}{mark:<6}"
+                     f" ({_fmt(num)}/{_fmt(den)})")
     return lines
 
 
@@ -77,12 +99,18 @@ def publication(conn, as_of: dt.date):
                            where as_of = %s order by published_at desc limit 1""", (as_of,)).fetchone()
 
 
-def print_summary(url: str, as_of: dt.date, export_dir: Path) -> bool:
+def print_summary(url: str, as_of: dt.date, export_dir: Path, landing_dir: Path | None = None) -> bool:
     """Print the summary; True when `AS_OF` has a publication with its export files."""
     with psycopg.connect(url) as conn:
         print(f"\n== Credit platform run for AS_OF {as_of} ==")
         print("\nFeeds (files, rows read = loaded + quarantined):")
         print("\n".join(feed_lines(conn)))
+        if landing_dir is not None:
+            from include.ingest import unknown_folders
+
+            strays = unknown_folders(landing_dir)
+            if strays:
+                print(f"  landing folders that are no feed (not read): {', '.join(strays)}")
         print("\nQuality gates:")
         print("\n".join(gate_lines(conn, as_of)))
         print("\nIndicator scorecard (whole jurisdiction):")

@@ -21,6 +21,8 @@ from include.settings import REPO_ROOT
 
 PROJECT_DIR = REPO_ROOT / "dbt_project"
 PROFILES_DIR = PROJECT_DIR
+PROFILE_NAME = "credit_warehouse"
+TARGET_NAME = "warehouse"
 
 
 def dbt_executable() -> str:
@@ -70,6 +72,35 @@ def run_dbt(args: list[str], conninfo: str, as_of: dt.date, *, extra_vars: dict 
     if check and result.returncode != 0:
         raise subprocess.CalledProcessError(result.returncode, command, result.stdout, result.stderr)
     return result
+
+
+def write_docs(conninfo: str, as_of: dt.date, out_dir: Path) -> Path:
+    """The dbt docs site for analysts, describing the PUBLISHED schemas, into `out_dir`.
+
+    Generated into a temporary folder beside `out_dir` and swapped in, so a reader never sees a
+    half-written site. Returns the path of index.html.
+    """
+    import shutil
+    import tempfile
+
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".dbt-docs-", dir=out_dir.parent))
+    try:
+        run_dbt(["docs", "generate"], conninfo, as_of, target_path=work / "target", check=True,
+                extra_vars={"marts_schema": "marts", "export_schema": "export"})
+        site = work / "site"
+        site.mkdir()
+        for name in ("index.html", "manifest.json", "catalog.json"):
+            shutil.copy2(work / "target" / name, site / name)
+        old = out_dir.with_name(out_dir.name + ".old")
+        if out_dir.exists():
+            out_dir.rename(old)
+        site.rename(out_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return out_dir / "index.html"
 
 
 def main(argv: list[str]) -> int:

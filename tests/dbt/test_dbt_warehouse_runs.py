@@ -60,10 +60,12 @@ def test_first_build_and_reproducible_rerun(db):
 
 def test_incremental_history_and_changes(db):
     url, w = db["url"], db["writer"]
-    # publish the first export as the publish step would (the swap itself is not dbt's job)
+    # record the first publication as the publish step does (the swap itself is not dbt's job)
     with psycopg.connect(url) as conn:
-        conn.execute("create schema export")
-        conn.execute("create table export.financing_profile as select * from export_build.financing_profile")
+        conn.execute("create schema if not exists history")
+        conn.execute("create table history.financing_profile_publications as"
+                     " select as_of, '1'::text as version, uscc, subject_name, profile_hash"
+                     " from export_build.financing_profile")
     # 1 new tax month for S1 (rating A), S2 closed, S3 registered, a penalty for S3
     w.rows("tax", [tax(S1, "2022-06-01", "A")], file="t2.csv", arrived="2022-07-10 09:00+08")
     # a late file that arrived *before* t1 resends S1's May row with rating C: the older delivery loses
@@ -84,6 +86,12 @@ def test_incremental_history_and_changes(db):
     changes = by_key(url, "select uscc, change_type from export_build.financing_profile_changes")
     assert changes == {S1: "changed", S2: "removed", S3: "added"}
     assert query(url, "select previous_as_of from export_build.financing_profile_changes where uscc = %s", (S1,)) == [(FIRST,)]
+    # a rerun for the same as_of compares with the same earlier publication: the same changes
+    with psycopg.connect(url) as conn:
+        conn.execute("insert into history.financing_profile_publications"
+                     " select as_of, '2', uscc, subject_name, profile_hash from export_build.financing_profile")
+    build(url, SECOND)
+    assert by_key(url, "select uscc, change_type from export_build.financing_profile_changes") == changes
 
 
 def test_incremental_equals_full_refresh(db):

@@ -57,7 +57,7 @@ create table marts_build.focus_subjects (subject_key text, subject_name text, pe
 create table export_build.financing_profile (uscc text, subject_name text, region_code text,
     credit_grade text, credit_score numeric, tax_rating text, tax_paid_12m numeric(18, 2),
     utility_paid_share numeric, penalties_public integer, penalties_public_any_serious boolean,
-    dishonest_active boolean, as_of date);
+    dishonest_active boolean, profile_hash text, as_of date);
 create table export_build.financing_profile_changes (uscc text, subject_name text, change_type text,
     previous_as_of date, as_of date)
 """
@@ -81,7 +81,8 @@ def build(conninfo: str, as_of: dt.date, enterprises: int = 5, score_shift: int 
                                            Jsonb({"owner_masked": "640102********1234"}), as_of))
             if active:
                 conn.execute("insert into export_build.financing_profile values (%s, %s, '640100', %s, %s, "
-                             "'B', 12000.50, 0.95, 1, false, false, %s)", (code, name, grade, score, as_of))
+                             "'B', 12000.50, 0.95, 1, false, false, md5(%s), %s)",
+                             (code, name, grade, score, f"{code}{score}", as_of))
                 conn.execute("insert into export_build.financing_profile_changes values (%s, %s, 'added', null, %s)",
                              (code, name, as_of))
         for indicator in INDICATORS:

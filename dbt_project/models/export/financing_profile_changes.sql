@@ -1,21 +1,27 @@
--- What changed since the currently published export.financing_profile (DOMAIN §7): added, changed
--- (profile_hash differs) or removed enterprises. With no publication yet, every row is added.
-{%- set published_schema = var('published_export_schema') %}
-{%- set published = adapter.get_relation(database=target.database, schema=published_schema,
-                                          identifier='financing_profile')
-      if execute and published_schema != var('export_schema') else none %}
+-- What changed for lenders (DOMAIN §7): enterprises added, changed (profile_hash differs) or
+-- removed since the latest publication for an EARLIER as_of (history.financing_profile_publications,
+-- kept by the publish step). Comparing with an earlier as_of rather than with whatever is published
+-- now makes a rerun for the same as_of publish the same changes. With no earlier publication, every
+-- row is added.
+{%- set archive = adapter.get_relation(database=target.database, schema='history',
+                                        identifier='financing_profile_publications') if execute else none %}
 with current_profile as (
     select uscc, subject_name, profile_hash from {{ ref('financing_profile') }}
 )
-{%- if published %}
+{%- if archive %}
+, previous_as_of as (
+    select max(as_of) as as_of from {{ archive }} where as_of < {{ as_of() }}
+)
 , previous_profile as (
-    select uscc, subject_name, profile_hash, as_of from {{ published }}
+    select a.uscc, a.subject_name, a.profile_hash, a.as_of
+    from {{ archive }} as a
+    join previous_as_of as p on a.as_of = p.as_of
 )
 select
     coalesce(c.uscc, p.uscc) as uscc,
     coalesce(c.subject_name, p.subject_name) as subject_name,
     case when p.uscc is null then 'added' when c.uscc is null then 'removed' else 'changed' end as change_type,
-    p.as_of as previous_as_of,
+    (select as_of from previous_as_of) as previous_as_of,
     {{ as_of() }} as as_of
 from current_profile as c
 full join previous_profile as p using (uscc)

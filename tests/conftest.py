@@ -14,7 +14,15 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from include import embedded_pg
+from include import airflow_env, embedded_pg
+
+
+def pytest_configure(config):
+    # Airflow reads its configuration when first imported, and several modules import it: point it
+    # at this session's STATE_DIR (metadata in the embedded PostgreSQL) before any test does.
+    for key, value in airflow_env.environment().items():
+        if key.startswith(("AIRFLOW", "DBT_", "SCARF", "DO_NOT_TRACK", "GX_")):
+            os.environ[key] = value
 
 
 def _server_url(database: str) -> str:

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -9,12 +12,19 @@ from include import airflow_env, feeds
 
 
 @pytest.fixture(scope="module")
-def dagbag(postgres_server, tmp_path_factory):
-    # The DAG files read settings at parse time, exactly as under the scheduler.
-    os.environ.update({k: v for k, v in airflow_env.environment().items() if k.startswith(("AIRFLOW", "WAREHOUSE"))})
-    from airflow.dag_processing.dagbag import DagBag
+def dagbag(postgres_server):
+    # A real Airflow: its metadata database migrated (Cosmos caches the dbt graph in it), the DAG
+    # files parsed with the settings they get under the scheduler.
+    env = airflow_env.environment()
+    subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    os.environ["WAREHOUSE_URL"] = env["WAREHOUSE_URL"]
+    try:
+        from airflow.dag_processing.dagbag import DagBag
 
-    return DagBag(dag_folder=str(airflow_env.settings.REPO_ROOT / "dags"))
+        yield DagBag(dag_folder=str(airflow_env.settings.REPO_ROOT / "dags"))
+    finally:
+        os.environ.pop("WAREHOUSE_URL", None)
 
 
 def test_every_dag_file_imports(dagbag):

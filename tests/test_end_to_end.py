@@ -22,7 +22,9 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "WAREHOUSE_URL"))}
+    # A fresh shell's view: none of this session's Airflow/dbt settings or make's own variables.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AIRFLOW", "WAREHOUSE_URL", "DBT_", "MAKE", "MFLAGS"))}
     env.update({
         "STATE_DIR": str(root / "state"),
         "LANDING_DIR": str(root / "landing"),
@@ -36,7 +38,7 @@ def workspace(tmp_path_factory):
 
 
 def make(target: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run(["make", target], cwd=REPO_ROOT, env=env, text=True,
+    return subprocess.run(["make", "-s", "--no-print-directory", target], cwd=REPO_ROOT, env=env, text=True,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=1500)
 
 
@@ -89,3 +91,6 @@ def test_make_run_publishes_then_reruns_without_duplicates(workspace):
         assert conn.execute("select count(*) from raw.subjects").fetchone()[0] == raw_rows
         assert conn.execute("select count(*) from audit.file_ledger").fetchone()[0] == len(ledger)
     assert published_checksums(url) == before
+    # ... and the same export files, byte for byte (the manifest's timestamps aside).
+    for name in ("financing_profile.parquet", "financing_profile.csv"):
+        assert hashlib.sha256((out / name).read_bytes()).hexdigest() == manifest["files"][name]["sha256"]

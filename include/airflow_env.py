@@ -6,6 +6,8 @@ metadata under STATE_DIR (PostgreSQL, not SQLite), our DAGs only, no telemetry t
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 from include import settings
 
@@ -46,6 +48,8 @@ def environment(base: dict[str, str] | None = None) -> dict[str, str]:
         "LANDING_DIR": str(settings.landing_dir()),
         "EXPORT_DIR": str(settings.export_dir()),
         "PYTHONPATH": os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p),
+        # Airflow starts its own components (`airflow standalone`, task runners) by name.
+        "PATH": os.pathsep.join(p for p in (str(Path(sys.executable).parent), env.get("PATH", "")) if p),
     })
     if not env.get("WAREHOUSE_URL"):
         env["WAREHOUSE_URL"] = settings.warehouse_url()

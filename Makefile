@@ -39,7 +39,6 @@ run: install
 	@$(PY) -m include.pipeline run
 
 test: install
-	@$(PY) -m include.embedded_pg start >/dev/null 2>&1 || true
 	@STATE_DIR=$(STATE_DIR)/test $(PY) -m pytest $(PYTEST_ARGS)
 
 airflow: install

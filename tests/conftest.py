@@ -33,11 +33,16 @@ def _server_url(database: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_server() -> str:
+def postgres_server():
     """URL of the maintenance database `postgres` on a running server."""
-    if not os.environ.get("WAREHOUSE_URL"):
-        embedded_pg.start()
-    return _server_url("postgres")
+    if os.environ.get("WAREHOUSE_URL"):
+        yield _server_url("postgres")
+        return
+    was_running = embedded_pg.is_running()
+    embedded_pg.start()
+    yield _server_url("postgres")
+    if not was_running:  # leave the machine as we found it
+        embedded_pg.stop()
 
 
 @pytest.fixture(scope="module")

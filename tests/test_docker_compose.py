@@ -477,3 +477,8 @@ def test_production_doc_gives_the_commands_and_names_real_variables(env_example,
     assert named, "the guide names the settings"
     unknown = named - known
     assert not unknown, f"docs/production.md names variables the compose setup does not have: {sorted(unknown)}"
+
+
+def test_init_creates_the_pool_the_ingest_dags_use():
+    text = (REPO / "docker-compose.yml").read_text()
+    assert re.search(r"airflow pools set warehouse_loads \d+", text)

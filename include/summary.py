@@ -122,7 +122,11 @@ def print_summary(url: str, as_of: dt.date, export_dir: Path, landing_dir: Path 
     if published and manifest.exists():
         print(f"  version {published[0]} published at {published[1]:%Y-%m-%d %H:%M:%S %Z}")
         print(f"  exports:      {out}/financing_profile.parquet, financing_profile.csv, manifest.json")
-        print(f"  quality docs: {out / 'quality'}")
+        pages = sorted((out / "quality").glob("**/index.html"))
+        print(f"  quality docs: {len(pages)} Data Docs sites under {out / 'quality'}")
+        for page in pages:
+            if "feeds" not in page.parts:  # one site per feed too; the folder says where
+                print(f"                {page}")
         print(f"  dbt docs:     {out / 'dbt-docs' / 'index.html'}")
         return True
     print("  NOT published for this AS_OF: see the failures above and the DAG logs")

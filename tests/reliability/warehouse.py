@@ -1,0 +1,61 @@
+"""Helpers shared by the reliability tests: databases of their own, and checksums of what is published."""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import uuid
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+PUBLISHED = ("marts", "export")
+EXPORT_FILES = ("financing_profile.parquet", "financing_profile.csv")
+
+
+@contextlib.contextmanager
+def database(server_url: str, prefix: str = "rel"):
+    """A fresh database on the server of `server_url`; yields its URL, dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    try:
+        yield psycopg.conninfo.make_conninfo(server_url, dbname=name)
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+def table_checksums(url: str, schemas: tuple[str, ...] = PUBLISHED) -> dict[str, tuple[int, str]]:
+    """(row count, md5 of every row in a canonical order) of every table of `schemas`."""
+    sums = {}
+    with psycopg.connect(url) as conn:
+        tables = conn.execute("""select table_schema, table_name from information_schema.tables
+                                 where table_schema = any(%s) order by 1, 2""", (list(schemas),)).fetchall()
+        for schema, table in tables:
+            query = sql.SQL("select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), '')) "
+                            "from {} t").format(sql.Identifier(schema, table))
+            sums[f"{schema}.{table}"] = tuple(conn.execute(query).fetchone())
+    return sums
+
+
+def export_digests(export_dir: Path, as_of: str) -> dict[str, str]:
+    """sha256 of each export data file, and of the manifest without its timestamps."""
+    import json
+
+    folder = Path(export_dir) / as_of
+    digests = {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in EXPORT_FILES}
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    # The moment of publication and its sequence number differ between runs by design.
+    for volatile in ("published_at", "publication_version", "pipeline_version"):
+        manifest.pop(volatile, None)
+    for gate in manifest.get("gate_results") or []:
+        gate.pop("run_id", None)
+    digests["manifest.json (timestamps aside)"] = hashlib.sha256(
+        json.dumps(manifest, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    return digests
+
+
+def scalar(url: str, statement, params=None):
+    with psycopg.connect(url) as conn:
+        return conn.execute(statement, params).fetchone()[0]

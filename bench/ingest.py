@@ -56,6 +56,9 @@ def write_file(path: Path, rows: int) -> None:
 # creation, the COPY and a count.
 def prepare_ingest(url: str):
     from include.ingest import ensure_schemas, load_file, vectorized  # noqa: F401 (pyarrow is imported lazily)
+    # pyarrow imports pandas on its first pa.array()/pa.scalar() (to recognise pandas inputs):
+    # ~0.3 s, once per process, a module import like the others above, so imported here too.
+    import pandas  # noqa: F401
     ensure_schemas(url, ["utilities"])
     return load_file
 

@@ -10,8 +10,8 @@ same rows and the same messages.
 """
 from __future__ import annotations
 
-import json
 import re
+import struct
 from dataclasses import dataclass
 
 from include.feeds import Feed
@@ -21,9 +21,47 @@ from include.ingest.values import Bad
 
 _NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]").search
 _COPY_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-_JSON_STR = json.JSONEncoder(ensure_ascii=False).encode
 NULL = "\\N"
 CACHE_LIMIT = 20_000          # distinct values kept per column: bounds memory on unique columns
+TEXT_OID = 25                 # pg_type oid of `text`: binary COPY names an array's element type
+ELIDED = pgbinary.NULL        # a `_received` element equal to its raw column: stored as NULL
+
+
+_CANONICAL_DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?")
+
+
+def _same_text(received: str, normalised: str) -> bool:
+    return received == normalised
+
+
+def _same_month(received: str, normalised: str) -> bool:
+    return received == normalised[:7]          # 'YYYY-MM' of the stored 'YYYY-MM-01'
+
+
+def _same_decimal(received: str, normalised: str) -> bool:
+    # Only what numeric's own output would print again: no '+', '.5', '7.', leading zeros, '-0'.
+    return (received == normalised and _CANONICAL_DECIMAL.fullmatch(received) is not None
+            and not (received[0] == "-" and not received.strip("-0.")))
+
+
+def elision(column) -> tuple[str, object] | None:
+    """(how audit.received_rows names the raw column a cell stands for, test(received text,
+    normalised text) → whether the cell is exactly that column's canonical text), or None when
+    the column's cells are always stored (flags: 是/Y/1 all mean true). SQL's canonical text:
+    text as is, date 'YYYY-MM-DD', month (`<col>/month`) 'YYYY-MM', numeric and bigint as printed."""
+    if column.pg_type == "text" or column.type in ("date", "int"):
+        return column.name, _same_text
+    if column.type == "month":
+        return f"{column.name}/month", _same_month
+    if column.type == "money":
+        return column.name, _same_decimal
+    return None
+
+
+def received_array_head(width: int) -> bytes:
+    """The fixed part of a binary `text[]` of `width` cells: one dimension, may hold NULLs,
+    element type text, `width` elements from index 1."""
+    return struct.pack("!iiiii", 1, 1, TEXT_OID, width, 1)
 
 
 def copy_text(value: str | None) -> str:
@@ -47,7 +85,8 @@ class _Blank(Bad):
 
 
 def _received_keys(headers: list[str]) -> list[str]:
-    """JSON keys of `_received`: the header as in the file; blank or repeated ones get their column."""
+    """Names of the received cells (the ledger's `received_headers`, the keys of
+    audit.received_rows): the header as in the file; blank or repeated ones get their column."""
     keys, seen = [], set()
     for i, h in enumerate(headers):
         key = h.strip() or f"({_column_letter(i)})"
@@ -95,7 +134,7 @@ class _ColumnCache:
 
 class RowChecker:
     def __init__(self, feed: Feed, delivery: Delivery, *, file_name: str, sha256: str,
-                 arrived_at: str, loaded_at: str, arrival_date: str, pseudonym_key: bytes):
+                 arrival_date: str, pseudonym_key: bytes):
         self.feed = feed
         self.file_name = file_name
         self.key = pseudonym_key
@@ -115,14 +154,26 @@ class RowChecker:
         self.reference = [self.index[n] for n in feed.reference_date]
         self.rules = feed.rules
         self.keys = _received_keys(headers)
-        # `"header":` prefixes of the _received JSON, encoded once.
-        self.json_keys = [(_JSON_STR(k) + ":").encode() for k in self.keys]
-        self.json_caches: list[dict] = [{} for _ in self.keys]
+        self.header_width = len(headers)
+        # File column → (index in `plan` of the contract column it feeds, name in received_from,
+        # test): a cell that is exactly its raw column's canonical text is not stored twice.
+        self.elidable = {}
+        for i, ((_, pos, _), col) in enumerate(zip(self.plan, feed.columns)):
+            how = elision(col)
+            if pos is not None and how is not None:
+                self.elidable[pos] = (i, *how)
+        self.received_caches: list[dict] = [{} for _ in self.keys]   # cell → its `_received` element
         self.xlsx = delivery.detail.get("format") == "xlsx"
         # Binary COPY: every row starts with its field count, the file's fields are the same in every row.
-        fields = 5 + len(feed.columns) + 2 * len(self.id_columns) + 1
-        self.row_start = pgbinary.row_header(fields) + pgbinary.text(sha256) + pgbinary.text(file_name)
-        self.meta = pgbinary.timestamptz(arrived_at) + pgbinary.timestamptz(loaded_at)
+        fields = 2 + len(feed.columns) + 2 * len(self.id_columns) + 1
+        self.row_start = pgbinary.row_header(fields) + pgbinary.text(sha256)
+
+    def received_detail(self) -> dict:
+        """What the ledger keeps once per file to show `_received` (audit.received_rows): the
+        header per file column, and the raw column a NULL cell stands for (or None)."""
+        return {"received_headers": list(self.keys), "header_width": self.header_width,
+                "received_from": [self.elidable[pos][1] if pos in self.elidable else None
+                                  for pos in range(self.width)]}
 
     # -- messages ---------------------------------------------------------------------------
     def problem(self, number: int, column: str | None, shown: str, rule: str, value, text: str,
@@ -152,7 +203,7 @@ class RowChecker:
             ids = [self._id_fields(r) for r in per_row]
         received = self._received(by_column, len(rows))
         lines, flagged = [], []
-        start, meta, integer = self.row_start, self.meta, pgbinary.integer
+        start, integer = self.row_start, pgbinary.integer
         check_rules = bool(self.rules)
         for i, (number, cells) in enumerate(rows):
             if i in suspect or check_rules:
@@ -162,7 +213,7 @@ class RowChecker:
                     flagged.append((number, cells, problems, rejected))
                     if rejected:
                         continue
-            lines.append(b"".join((start, integer(number), meta, fields[i], ids[i] if self.id_columns else b"",
+            lines.append(b"".join((start, integer(number), fields[i], ids[i] if self.id_columns else b"",
                                    received[i])))
         return lines, flagged
 
@@ -181,29 +232,53 @@ class RowChecker:
                 for r in rows]
 
     def _widen(self, width: int) -> None:
-        # A cell beyond the header still belongs in `_received`: key it by its column letter.
+        # A cell beyond the header still belongs in `_received`: named by its column letter.
         for i in range(self.width, width):
-            key = f"({_column_letter(i)})"
-            self.keys.append(key)
-            self.json_keys.append((_JSON_STR(key) + ":").encode())
-            self.json_caches.append({})
+            self.keys.append(f"({_column_letter(i)})")
+            self.received_caches.append({})
         self.width = width
 
+    def received_element(self, pos: int, value) -> bytes:
+        """A cell's element of the binary `_received` array: `ELIDED` when it is exactly its raw
+        column's canonical text (audit.received_rows shows that column's value), else the text.
+        Called after the column's cache was filled with `value`."""
+        received = self.received_text(value)
+        how = self.elidable.get(pos)
+        if how is not None:
+            normalised = self.caches[how[0]].map.get(value)
+            if type(normalised) is str and how[2](received, normalised):
+                return ELIDED
+        return pgbinary.text(received)
+
+    def received_elements(self, pos: int, values) -> list[bytes]:
+        """`received_element` of each value, through the file column's bounded cache."""
+        cache = self.received_caches[pos]
+        if len(cache) > CACHE_LIMIT:
+            cache.clear()
+        for value in set(values).difference(cache):
+            cache[value] = self.received_element(pos, value)
+        return list(map(cache.__getitem__, values))
+
     def _received(self, by_column: list[tuple], n: int) -> list[bytes]:
-        """The `_received` JSON field of each row, from per-column cached fragments."""
-        fragments = []
-        for key, column, cache in zip(self.json_keys, by_column, self.json_caches):
+        """The `_received` field (`text[]`, binary) of each row, from per-column cached elements.
+        Called after the contract columns' caches were filled for the same rows."""
+        columns = []
+        for pos, (column, cache) in enumerate(zip(by_column, self.received_caches)):
             if len(cache) > CACHE_LIMIT:
                 cache.clear()
             for value in set(column).difference(cache):
-                cache[value] = key + _JSON_STR(self.received_text(value)).encode()
-            fragments.append(map(cache.__getitem__, column))
-        if not fragments:
-            return [pgbinary.field(b"{}") for _ in range(n)]
-        return [pgbinary.field(b"{" + b",".join(parts) + b"}") for parts in zip(*fragments)]
+                cache[value] = self.received_element(pos, value)
+            columns.append(map(cache.__getitem__, column))
+        head, field = received_array_head(self.width), pgbinary.field
+        if not columns:
+            return [field(head)] * n
+        # A row whose every cell is elided stores NULL: nothing to add to its columns.
+        elided, null = ELIDED * self.width, pgbinary.NULL
+        return [null if elements == elided else field(head + elements)
+                for elements in map(b"".join, zip(*columns))]
 
     def received_text(self, value) -> str:
-        """A cell as `_received` holds it: CSV text as read, XLSX cells as a person sees them."""
+        """A cell as received: CSV text as read, XLSX cells as a person sees them."""
         return values.cell_text(value) if self.xlsx or type(value) is not str else value
 
     def id_fields(self, code) -> bytes:

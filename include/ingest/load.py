@@ -34,6 +34,7 @@ from include.ingest.checks import Problem, RowChecker, copy_text
 from include.ingest.readers import FileRejected, fingerprint, open_delivery
 
 CHUNK_ROWS = 16384           # rows per COPY write (~10 MB): bounded memory, few round trips
+PROBLEM_BATCH = 4096         # rows with a problem checked per call of the per-row path
 QUEUED_CHUNKS = 3            # chunks checked ahead of the server at most: memory stays bounded
 SPOOL_IN_MEMORY = 4 << 20    # quarantine rows beyond this go to a temporary file
 QUARANTINE_COLUMNS = ("feed", "file_name", "sha256", "row_number", "column_name", "rule", "value",
@@ -136,8 +137,7 @@ def _load_rows(conn: psycopg.Connection, contract, path: Path, file_name: str, f
     delivery = open_delivery(path, file_name, contract, fp)
     try:
         checker = RowChecker(
-            contract, delivery, file_name=file_name, sha256=fp.sha256, arrived_at=received_at,
-            loaded_at=dt.datetime.now(dt.timezone.utc),
+            contract, delivery, file_name=file_name, sha256=fp.sha256,
             arrival_date=received_at.astimezone(settings.SHANGHAI).date().isoformat(),
             pseudonym_key=settings.pseudonym_key())
         columns = [name for name, _ in schema.raw_columns(contract)]
@@ -161,7 +161,8 @@ def _load_rows(conn: psycopg.Connection, contract, path: Path, file_name: str, f
     finally:
         delivery.close()
     read, loaded, quarantined = counts
-    detail = dict(delivery.detail, header_row=delivery.header_row)
+    # The header once per file (the rows' `_received` hold the cells only): audit.received_rows.
+    detail = dict(delivery.detail, header_row=delivery.header_row, **checker.received_detail())
     outcome = _result(contract.id, file_name, fp.sha256, "loaded", read, loaded, quarantined)
     outcome["detail"] = detail
     return outcome
@@ -248,10 +249,20 @@ def _copy_blocks(conn, copy_raw, blocks, columnar, spool, feed: str, file_name: 
     counts = [0, 0, 0]
     q_prefix = f"{copy_text(feed)}\t{copy_text(file_name)}\t{sha256}\t"
     checker = columnar.checker
+    # Problem rows of many parts are checked together: the per-row path has a cost per call (a
+    # pass over every column), and 1 % of rows would otherwise make ~100 calls per million rows.
+    pending: list[tuple[int, list]] = []
+
+    def check_pending():
+        if pending:
+            _python_chunk(copy, checker, pending, spool, q_prefix, counts)
+            pending.clear()
+
     with conn.cursor() as cur, cur.copy(copy_raw, writer=PipelinedWriter(cur)) as copy:
         copy.write(pgbinary.SIGNATURE)
         for kind, first_number, item in blocks:
             if kind == "rows":
+                check_pending()   # before the Python path may widen the file
                 _python_chunk(copy, checker, item, spool, q_prefix, counts)
                 continue
             columns = [c.combine_chunks() for c in item.columns]
@@ -261,10 +272,14 @@ def _copy_blocks(conn, copy_raw, blocks, columnar, spool, feed: str, file_name: 
                 keep = pa.array(~blank)
                 columns = [c.filter(keep) for c in columns]
                 numbers = numbers[~blank]
-            for start in range(0, len(numbers), CHUNK_ROWS):
-                part = [c.slice(start, CHUNK_ROWS) for c in columns]
-                part_numbers = numbers[start:start + CHUNK_ROWS]
+            # Parts of about CHUNK_ROWS, evenly: a block a little over a multiple of CHUNK_ROWS
+            # would otherwise end in a tiny part that costs every per-column call of a full one.
+            size = max(1, -(-len(numbers) // max(1, round(len(numbers) / CHUNK_ROWS))))
+            for start in range(0, len(numbers), size):
+                part = [c.slice(start, size) for c in columns]
+                part_numbers = numbers[start:start + size]
                 if not columnar.usable():   # the Python path widened the file: stay on it
+                    check_pending()
                     cells = vectorized.python_cells(part, np.arange(len(part_numbers)))
                     _python_chunk(copy, checker, list(zip(part_numbers.tolist(), cells)), spool, q_prefix, counts)
                     continue
@@ -274,9 +289,10 @@ def _copy_blocks(conn, copy_raw, blocks, columnar, spool, feed: str, file_name: 
                 if len(rows):
                     write_chunk(copy, vectorized.Rows(rows))
                 if len(problem_rows):
-                    cells = vectorized.python_cells(part, problem_rows)
-                    _python_chunk(copy, checker, list(zip(part_numbers[problem_rows].tolist(), cells)), spool,
-                                  q_prefix, counts)
+                    pending += zip(part_numbers[problem_rows].tolist(), vectorized.python_cells(part, problem_rows))
+                    if len(pending) >= PROBLEM_BATCH:
+                        check_pending()
+        check_pending()
         copy.write(pgbinary.TRAILER)
     return tuple(counts)
 

@@ -2,12 +2,15 @@
 COPY rows column by column in C++; Python only touches each column's *distinct* values (through the
 same caches and converters as `checks.RowChecker`) and the rows that have a problem (handed to
 `RowChecker.check_chunk`, which writes the messages). So both paths load the same rows and
-quarantine the same problems; tests/ingest/test_vectorized.py holds them to that.
+quarantine the same problems; tests/ingest/test_vectorized*.py hold them to that.
 
-When it applies: a CSV in UTF-8 or GB18030 of a feed without cross-field rules. Whenever a block
-is not "one record per line, every record as wide as the header" (a quoted line break, a short or
-long row, a lone CR), the rest of the file goes through Python's csv module instead, from that
-block's first record on: row numbers stay as a person counts them.
+Cross-field rules (penalties, licenses) are evaluated column-wise too, on the distinct values'
+normalised forms: a row that breaks one (error or warning) is a problem row like any other.
+
+When it applies: a CSV in UTF-8 or GB18030. Whenever a block is not "one record per line, every
+record as wide as the header" (a quoted line break, a short or long row, a lone CR), the rest of
+the file goes through Python's csv module instead, from that block's first record on: row
+numbers stay as a person counts them.
 """
 from __future__ import annotations
 
@@ -21,12 +24,14 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from include.feeds import Feed
-from include.ingest import pgbinary
-from include.ingest.checks import RowChecker, _JSON_STR
+from include.ingest import codes, pgbinary, values
+from include.ingest.checks import ELIDED, RowChecker, received_array_head
 from include.ingest.readers import Delivery, FileRejected, Fingerprint, _blank_row
+from include.ingest.values import Bad
 
 BLOCK_BYTES = 4 << 20          # bytes parsed at a time: bounded memory whatever the file size
 FIRST_BLOCK_BYTES = 256 << 10  # a small first block: the server starts its share of the work sooner
+MIN_BLOCKS = 16                # a smaller file in smaller blocks: the server's share overlaps to the end
 HEAD_BYTES = 1 << 20           # the title rows and the header must lie within this
 FAST_ENCODINGS = ("utf-8", "utf-8-sig", "gb18030")
 
@@ -36,19 +41,16 @@ _BLANK = rf"^[{_WS}]*$"
 # A text cell that clean_text() would return unchanged: no edge whitespace, no full-width forms.
 _CLEAN_TEXT = rf"^[^{_WS}]([^\n]*[^{_WS}])?$"
 _FULLWIDTH = r"[\x{ff01}-\x{ff5e}\x{3000}]"
-# A cell json.dumps(ensure_ascii=False) writes as "cell": nothing to escape.
-_JSON_PLAIN = r'^[^\x00-\x1f"\\]*$'
 _ASCII_WS = " \t\n\x0b\x0c\r\x1c\x1d\x1e\x1f"
 # Lead bytes of the UTF-8 forms of full-width characters (U+FF00–U+FF7F) and of the non-ASCII
 # spaces Python strips (U+0085, U+00A0, U+1680, U+2000–U+205F, U+3000).
 _SPECIAL_LEADS = np.zeros(256, dtype=bool)
 _SPECIAL_LEADS[[0xC2, 0xE1, 0xE2, 0xE3, 0xEF]] = True
-_QUOTE = pa.scalar(b'"', pa.binary())
+_SPECIAL_LEAD_BYTES = (b"\xc2", b"\xe1", b"\xe2", b"\xe3", b"\xef")
 
 
 def applies(feed: Feed, delivery: Delivery, fp: Fingerprint) -> bool:
-    return (fp.kind == "csv" and fp.encoding in FAST_ENCODINGS and not feed.rules
-            and delivery.detail.get("format") == "csv")
+    return fp.kind == "csv" and fp.encoding in FAST_ENCODINGS and delivery.detail.get("format") == "csv"
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -77,17 +79,20 @@ def blocks(path, encoding: str, delimiter: str, width: int, offset: int, first_n
     read_options = pacsv.ReadOptions(column_names=names, block_size=BLOCK_BYTES + HEAD_BYTES, use_threads=False)
     parse_options = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=False,
                                        invalid_row_handler=lambda row: invalid.append(row) or "skip")
+    # check_utf8=False: the fingerprint validated every byte of a UTF-8 file (a fifth of the parse),
+    # and GB18030 blocks are transcoded by Python's codec.
     convert_options = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False,
-                                           quoted_strings_can_be_null=False)
+                                           quoted_strings_can_be_null=False, check_utf8=False)
     transcode = encoding not in ("utf-8", "utf-8-sig")
     number = first_number
     with path.open("rb") as f:
         f.seek(offset)
         carry = b""
         size = FIRST_BLOCK_BYTES
+        block_bytes = min(BLOCK_BYTES, max(FIRST_BLOCK_BYTES, path.stat().st_size // MIN_BLOCKS))
         while True:
             chunk = f.read(size)
-            size = BLOCK_BYTES
+            size = block_bytes
             data = carry + chunk
             if not data:
                 return
@@ -153,15 +158,13 @@ def _column_bytes(column: pa.Array) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8)[offsets[0]:offsets[-1]]
 
 
-def _needs_json_escape(column: pa.Array) -> bool:
-    """Some cell holds a control character, `"` or `\\` (json.dumps escapes those)."""
-    data = _column_bytes(column)
-    return bool(len(data)) and bool((data < 0x20).any() or (data == 0x22).any() or (data == 0x5C).any())
-
-
 def _may_hold_special(column: pa.Array) -> bool:
     """Some cell may hold a full-width character or a non-ASCII space (conservative)."""
     data = _column_bytes(column)
+    blob = data.tobytes()
+    # memchr per lead byte first (GB/s): Chinese text rarely holds any of them at all.
+    if not any(lead in blob for lead in _SPECIAL_LEAD_BYTES):
+        return False
     leads = np.flatnonzero(_SPECIAL_LEADS[data])
     if not len(leads):
         return False
@@ -199,9 +202,10 @@ class ColumnarChecker:
         self.width = checker.width
         self.types = ["pattern" if c.type == "text" and c.pattern else c.type for c in feed.columns]
         self.id_positions = checker.id_columns
-        # `{"header":` … `,"header":` … `}` around the JSON strings of the cells.
-        keys = checker.json_keys
-        self.json_parts = [pa.scalar((b"{" if i == 0 else b",") + k, pa.binary()) for i, k in enumerate(keys)]
+        self.rules = feed.rules
+        self.index = checker.index
+        self.rule_columns = {checker.index[c] for r in feed.rules
+                             for c in (r.column, r.category_column, *r.when, *r.unless) if c}
 
     def usable(self) -> bool:
         """False once the Python path widened the file: its rows then carry more cells."""
@@ -229,33 +233,38 @@ class ColumnarChecker:
         pieces = _Pieces()
         pieces.add(self.checker.row_start)
         pieces.add(_int4_fields(numbers))
-        pieces.add(self.checker.meta)
         bad, normalised = np.zeros(n, dtype=bool), {}
+        received: list = [None] * len(columns)   # per file column: its `_received` elements, when not the cells
+        elidable = self.checker.elidable
         for i, ((name, pos, _), cache, kind) in enumerate(zip(self.checker.plan, self.checker.caches, self.types)):
             if pos is None:   # an optional column the file does not have
                 pieces.add(pgbinary.NULL)
                 continue
             column = columns[pos]
             if kind == "text":
-                column_bad = self._text(column, cache, pieces)
+                column_bad, received[pos] = self._text(column, pos, cache, pieces)
             else:
                 field, column_bad, dictionary = self._by_distinct(column, cache)
                 pieces.add(field)
-                if i in self.id_positions:
-                    normalised[i] = dictionary
+                normalised[i] = dictionary
+                if pos in elidable:
+                    received[pos] = self._elements(pos, dictionary)
             if column_bad is not None:
                 bad |= column_bad
         for i in self.id_positions:
             pieces.add(self._id_fields(i, columns, normalised.get(i)))
-        self._received(columns, pieces, n)
+        if self.rules:
+            bad |= self._rules_broken(columns, normalised, n)
+        self._received(columns, received, pieces, n)
         rows = pieces.join()
         problem_rows = np.flatnonzero(bad)
         if len(problem_rows):
             rows = pc.filter(rows, pa.array(~bad))
         return rows, problem_rows
 
-    def _text(self, column: pa.Array, cache, pieces: "_Pieces") -> np.ndarray | None:
-        """Text cells clean_text() leaves unchanged are stored as they are; the rest go through it."""
+    def _text(self, column: pa.Array, pos: int, cache, pieces: "_Pieces"):
+        """Text cells clean_text() leaves unchanged are stored as they are (and not again in
+        `_received`); the rest go through it. (rows with a problem or None, `_received` elements)."""
         if _may_hold_special(column):
             clean = pc.and_not(pc.match_substring_regex(column, _CLEAN_TEXT),
                                pc.match_substring_regex(column, _FULLWIDTH))
@@ -266,16 +275,19 @@ class ColumnarChecker:
         if pc.all(clean).as_py() is not False:
             pieces.add(_lengths(column))
             pieces.add(column.cast(pa.binary()))
-            return None
+            return None, ELIDED
         others = pc.invert(clean)
         values = pc.filter(column, others).to_pylist()
         cache.fill(values)
         field = pc.replace_with_mask(_with_length(column), others, pa.array([cache.enc[v] for v in values], pa.binary()))
         pieces.add(field)
+        elements = pc.replace_with_mask(
+            pc.if_else(clean, pa.scalar(ELIDED, pa.binary()), pa.scalar(b"", pa.binary())), others,
+            pa.array(self.checker.received_elements(pos, values), pa.binary()))
         bad = np.zeros(len(column), dtype=bool)
         if cache.bad:
             bad[np.flatnonzero(others.to_numpy(zero_copy_only=False))] = [v in cache.bad for v in values]
-        return bad
+        return (bad if bad.any() else None), elements
 
     def _by_distinct(self, column: pa.Array, cache):
         """Codes, dates, months, amounts, flags, enums: convert each distinct value once."""
@@ -288,6 +300,72 @@ class ColumnarChecker:
             bad = np.array([v in cache.bad for v in distinct], dtype=bool)[encoded.indices.to_numpy()]
         return field, bad, (encoded, distinct, cache)
 
+    def _elements(self, pos: int, normalised) -> pa.Array | bytes:
+        """`_received` elements of a text column converted by distinct value: one constant
+        `ELIDED` when every cell is what the column holds (the usual case)."""
+        encoded, distinct, _ = normalised
+        per_value = self.checker.received_elements(pos, distinct)
+        if per_value.count(ELIDED) == len(per_value):
+            return ELIDED
+        return pa.array(per_value, pa.binary()).take(encoded.indices)
+
+    # -- cross-field rules: the same conditions as RowChecker._cross_field, one column at a time --
+    def _rules_broken(self, columns: list[pa.Array], normalised: dict, n: int) -> np.ndarray:
+        """Rows that break a rule (error or warning): they go to the per-row path, which writes
+        the messages and loads the rows that only have warnings."""
+        for i in self.rule_columns:   # a text column in a rule: its distinct values too
+            pos = self.checker.plan[i][1]
+            if i not in normalised and pos is not None:
+                encoded = pc.dictionary_encode(columns[pos])
+                distinct = encoded.dictionary.to_pylist()
+                self.checker.caches[i].fill(distinct)
+                normalised[i] = (encoded, distinct, self.checker.caches[i])
+        broken = np.zeros(n, dtype=bool)
+        for rule in self.rules:
+            i = self.index[rule.column]
+            value = self._per_row(normalised, i, n)
+            if rule.rule == "required_unless":
+                broken |= (value == None) & self._known(normalised, rule.unless, n) & ~self._holds(normalised, rule.unless, n)  # noqa: E711
+            elif rule.rule == "required_if":
+                broken |= (value == None) & self._holds(normalised, rule.when, n)  # noqa: E711
+            elif rule.rule == "id_is_person_if":
+                person = self._per_row(normalised, i, n, lambda v: v is not None and values.id_kind(v) == "person")
+                broken |= (value != None) & self._holds(normalised, rule.when, n) & ~person.astype(bool)  # noqa: E711
+            elif rule.rule == "category_matches_uscc":
+                expected = self._per_row(normalised, i, n, lambda v: v and (
+                    "个体工商户" if codes.is_individual_business(v) else "法人及非法人组织"))
+                category = self._per_row(normalised, self.index[rule.category_column], n)
+                broken |= (value != None) & (category != None) & (expected != category)  # noqa: E711
+        return broken
+
+    def _per_row(self, normalised: dict, i: int, n: int, of=None) -> np.ndarray:
+        """An object array of each row's normalised value of column i (None when blank, missing
+        or an error), or of `of(value)`: computed once per distinct value."""
+        found = normalised.get(i)
+        if found is None:
+            out = np.empty(n, dtype=object)
+            out[:] = None if of is None else of(None)
+            return out
+        encoded, distinct, cache = found
+        per_value = np.empty(len(distinct), dtype=object)
+        per_value[:] = [None if isinstance(v, Bad) else v for v in map(cache.map.__getitem__, distinct)]
+        if of is not None:
+            per_value[:] = [of(v) for v in per_value]
+        return per_value[encoded.indices.to_numpy()]
+
+    def _known(self, normalised: dict, cond: dict, n: int) -> np.ndarray:
+        known = np.ones(n, dtype=bool)
+        for column in cond:
+            known &= self._per_row(normalised, self.index[column], n) != None  # noqa: E711
+        return known
+
+    def _holds(self, normalised: dict, cond: dict, n: int) -> np.ndarray:
+        holds = np.ones(n, dtype=bool)
+        for column, accepted in cond.items():
+            holds &= self._per_row(normalised, self.index[column], n,
+                                   lambda v, accepted=accepted: v in accepted).astype(bool)
+        return holds
+
     def _id_fields(self, i: int, columns, normalised) -> pa.Array | pa.Scalar:
         if normalised is None:
             return pa.scalar(pgbinary.NULL * 2, pa.binary())
@@ -295,27 +373,31 @@ class ColumnarChecker:
         per_value = [self.checker.id_fields(cache.map[v]) for v in distinct]
         return pa.array(per_value, pa.binary()).take(encoded.indices)
 
-    def _received(self, columns: list[pa.Array], pieces: "_Pieces", n: int) -> None:
-        """The `_received` field: `{"header":"cell",…}`; cells with characters JSON escapes go
-        through json.dumps. Its length is the constant parts' plus the cells'."""
+    def _received(self, columns: list[pa.Array], received: list, pieces: "_Pieces", n: int) -> None:
+        """The `_received` field: a binary `text[]`, the cells in file order, `ELIDED` where the
+        cell is its raw column's canonical text; NULL for a row of elided cells only (as
+        `RowChecker._received`). Its length is the constant parts' plus the cells'."""
+        if all(e is ELIDED for e in received):   # the usual regular delivery: nothing to store
+            pieces.add(pgbinary.NULL)
+            return
         parts = _Pieces()
-        for key, column in zip(self.json_parts, columns):
-            parts.add(key.as_py())
-            if not _needs_json_escape(column):
-                parts.add(b'"')
+        parts.add(received_array_head(len(columns)))
+        for column, elements in zip(columns, received):
+            if elements is None:   # a column stored as received: the cells themselves
+                parts.add(_lengths(column))
                 parts.add(column.cast(pa.binary()))
-                parts.add(b'"')
-                continue
-            quoted = pc.binary_join_element_wise(_QUOTE, column.cast(pa.binary()), _QUOTE, b"")
-            plain = pc.match_substring_regex(column, _JSON_PLAIN)
-            if pc.all(plain).as_py() is False:
-                others = pc.invert(plain)
-                escaped = [_JSON_STR(v).encode() for v in pc.filter(column, others).to_pylist()]
-                quoted = pc.replace_with_mask(quoted, others, pa.array(escaped, pa.binary()))
-            parts.add(quoted)
-        parts.add(b"}" if columns else b"{}")
-        pieces.add(_be32(parts.lengths(n)))
-        pieces.extend(parts)
+            else:
+                parts.add(elements)
+        if any(e is None for e in received):   # some cell is always stored: no row is all elided
+            pieces.add(_be32(parts.lengths(n)))
+            pieces.extend(parts)
+            return
+        elided = pa.array(np.ones(n, dtype=bool))
+        for elements in received:
+            if elements is not ELIDED:
+                elided = pc.and_(elided, pc.equal(elements, pa.scalar(ELIDED, pa.binary())))
+        parts.items.insert(0, _be32(parts.lengths(n)))
+        pieces.add(pc.if_else(elided, pa.scalar(pgbinary.NULL, pa.binary()), parts.join()))
 
 
 class _Pieces:

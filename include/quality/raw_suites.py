@@ -30,9 +30,16 @@ def _quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _lineage() -> list[dict]:
+def _lineage(feed: Feed) -> list[dict]:
+    # A raw row names its file by sha256 and its row; the file's name and times are its ledger row
+    # (`_received` may be NULL: every cell equals its column, docs/internals.md).
     out = [_e("expect_column_values_to_not_be_null", {"column": c}, f"{c} is recorded for every row")
-           for c in ("_file_sha256", "_file_name", "_row_number", "_arrived_at", "_loaded_at", "_received")]
+           for c in ("_file_sha256", "_row_number")]
+    # GX wraps {batch} in its own aliased subquery: `_file_sha256` (no ledger column) is the row's.
+    query = ("select * from {batch} where not exists (select 1 from audit.file_ledger as l"
+             f" where l.feed = {_quote(feed.id)} and l.sha256 = _file_sha256 and l.status = 'loaded')")
+    out.append(_e("unexpected_rows_expectation", {"unexpected_rows_query": query},
+                  "every row's file is a loaded file in audit.file_ledger (its name, arrival and load time)"))
     out.append(_e("expect_column_values_to_match_regex", {"column": "_file_sha256", "regex": SHA256_RE},
                   "_file_sha256 is a sha256 hex digest"))
     out.append(_e("expect_column_values_to_be_between", {"column": "_row_number", "min_value": 1},
@@ -79,7 +86,7 @@ def _rules(feed: Feed) -> list[dict]:
 
 
 def raw_suite(feed: Feed) -> dict:
-    expectations = _lineage()
+    expectations = _lineage(feed)
     for column in feed.columns:
         expectations += _column(feed, column)
     expectations += _rules(feed)

@@ -1,5 +1,6 @@
 """Hand-made raw rows for the dbt tests: raw.<feed> created by the ingest's own ensure_schemas,
-rows inserted with SQL exactly as the ingest would leave them (docs/internals.md)."""
+rows inserted with SQL exactly as the ingest would leave them (docs/internals.md): the file's
+ledger row, then raw rows carrying its sha256."""
 from __future__ import annotations
 
 import datetime as dt
@@ -37,19 +38,27 @@ class RawWriter:
 
     def rows(self, feed: str, rows: list[dict], *, file: str, arrived: str,
              loaded: str | None = None) -> None:
+        """Rows of one delivered file: its ledger row (name, arrival, load time: what raw rows
+        join on their sha256) and its raw rows, numbered on from the file's earlier ones."""
         contract = feeds.get(feed)
         columns = [name for name, _ in raw_columns(contract)]
         sha = hashlib.sha256(f"{feed}/{file}".encode()).hexdigest()
         with psycopg.connect(self.conninfo) as conn:
+            conn.execute(
+                "insert into audit.file_ledger (feed, file_name, sha256, size_bytes, received_at, loaded_at,"
+                " rows_read, rows_loaded, status, detail) values (%s, %s, %s, 0, %s, %s, %s, %s, 'loaded', %s)"
+                " on conflict (feed, sha256) where status <> 'duplicate' do update"
+                " set rows_read = file_ledger.rows_read + excluded.rows_read,"
+                "     rows_loaded = file_ledger.rows_loaded + excluded.rows_loaded",
+                (feed, file, sha, arrived, loaded or arrived, len(rows), len(rows),
+                 json.dumps({"received_headers": list(rows[0]) if rows else []}, ensure_ascii=False)))
             for values in rows:
                 unknown = set(values) - set(columns)
                 assert not unknown, f"{feed}: no such raw columns {unknown}"
                 number = self._rows_in_file.get(file, 1) + 1  # header on row 1
                 self._rows_in_file[file] = number
-                record = {"_file_sha256": sha, "_file_name": file, "_row_number": number,
-                          "_arrived_at": arrived, "_loaded_at": loaded or arrived,
-                          "_received": json.dumps({k: str(v) for k, v in values.items()}, ensure_ascii=False),
-                          **values}
+                record = {"_file_sha256": sha, "_row_number": number,
+                          "_received": [str(v) for v in values.values()], **values}
                 names = list(record)
                 conn.execute(sql.SQL("insert into {} ({}) values ({})").format(
                     sql.Identifier("raw", feed), sql.SQL(", ").join(map(sql.Identifier, names)),

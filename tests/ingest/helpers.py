@@ -65,9 +65,16 @@ def quarantine(conn_url: str, sha256: str) -> list[dict]:
 
 
 def raw_rows(conn_url: str, feed: str, sha256: str) -> list[dict]:
+    """The file's rows in raw.<feed> as stored, each with `received`: the row as the file said it
+    ({header: cell}), from audit.received_rows."""
     with psycopg.connect(conn_url) as conn:
         cur = conn.execute(f'select * from raw."{feed}" where _file_sha256 = %s order by _row_number', (sha256,))
-        return [dict(zip([d.name for d in cur.description], r)) for r in cur.fetchall()]
+        rows = [dict(zip([d.name for d in cur.description], r)) for r in cur.fetchall()]
+        received = dict(conn.execute("select row_number, received from audit.received_rows(%s, %s)",
+                                     (feed, sha256)).fetchall())
+    for row in rows:
+        row["received"] = received[row["_row_number"]]
+    return rows
 
 
 def assert_accounted(conn_url: str, result: dict) -> None:

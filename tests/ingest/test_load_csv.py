@@ -53,7 +53,7 @@ def test_utf8_bom_csv_with_title_blank_rows_and_mess(db, landing):
     assert (first["uscc"], first["period"], str(first["amount_due"]), first["paid_on"]) == \
            (ALIBABA, dt.date(2022, 3, 1), "1234.50", dt.date(2022, 3, 5))
     assert loaded[1]["uscc"] == ALIBABA and loaded[1]["name"] == "阿里巴巴"    # full-width and spaces folded
-    assert loaded[1]["_received"]["统一社会信用代码"] == "９１３３０１００７１６１０５８５２Ｆ"   # as received
+    assert loaded[1]["received"]["统一社会信用代码"] == "９１３３０１００７１６１０５８５２Ｆ"   # as received
     assert loaded[2]["uscc"] == VILLAGE                                       # N2… is valid
     problems = quarantine(db, result["sha256"])
     found = {(p["row_number"], p["column_name"], p["rule"]) for p in problems}
@@ -126,7 +126,11 @@ def test_received_at_is_the_files_mtime(db, landing):
     deliver(landing, "ledgers", "may.csv", csv_text(rows), mtime=when)
     result = load_file(db, "ledgers", "may.csv", landing)
     assert ledger(db, "ledgers", "may.csv")["received_at"] == when
-    assert raw_rows(db, "ledgers", result["sha256"])[0]["_arrived_at"] == when
+    with psycopg.connect(db) as conn:   # the row's arrival: its file's ledger row, joined as dbt joins it
+        arrived = conn.execute("select l.received_at from raw.ledgers r join audit.file_ledger l on l.feed = 'ledgers'"
+                               " and l.sha256 = r._file_sha256 and l.status = 'loaded' where r._file_sha256 = %s",
+                               (result["sha256"],)).fetchall()
+    assert arrived == [(when,)]
 
 
 BAD_FILES = {

@@ -90,7 +90,7 @@ def test_penalties_xlsx_with_title_sheets_dates_and_rules(db, tmp_path):
     assert sorted(loaded) == [4, 5, 9, 10, 13]
     assert loaded[4]["penalty_type"] == "警告;罚款" and loaded[4]["decided_on"] == dt.date(2022, 9, 29)
     assert str(loaded[4]["fine_amount"]) == "0.5" and loaded[4]["reported_on"] == dt.date(2022, 10, 13)
-    assert loaded[4]["_received"]["处罚决定日期"] == "2022-09-29"
+    assert loaded[4]["received"]["处罚决定日期"] == "2022-09-29"
     person = loaded[5]
     assert person["decided_on"] == dt.date(2022, 10, 1)                      # serial 44835
     assert person["id_no"] == PERSON                                           # clear only in raw

@@ -40,7 +40,6 @@ def _comparable_raw(db: str, sha: str) -> list[dict]:
     rows = raw_rows(db, "utilities", sha)
     for r in rows:
         r.pop("_file_sha256")
-        r.pop("_loaded_at")
     return rows
 
 
@@ -88,7 +87,7 @@ def test_fast_and_general_paths_load_the_same_rows_and_problems(db, tmp_path, mo
     _assert_same(db, fast, general)
     assert (fast["rows_read"], fast["rows_loaded"]) == (10, 5)
     loaded = {r["account_no"]: r for r in _comparable_raw(db, fast["sha256"])}
-    assert loaded["T-2"]["name"] == '腾讯 "深圳"' and loaded["T-2"]["_received"]["户名"] == '腾讯 "深圳"'
+    assert loaded["T-2"]["name"] == '腾讯 "深圳"' and loaded["T-2"]["received"]["户名"] == '腾讯 "深圳"'
     assert loaded["T-2"]["provider"] == "供电\\局" and str(loaded["T-2"]["amount_due"]) == "-0.50"
     assert loaded["T-3"]["name"] == "Tab\there" and loaded["T-3"]["provider"] == "供电公司"
     assert loaded["A-002"]["uscc"] == ALIBABA and loaded["A-002"]["name"] == "阿里巴巴"
@@ -117,7 +116,7 @@ def test_rows_wider_or_narrower_than_the_header_match_too(db, tmp_path, monkeypa
     fast, general = _load_both(db, tmp_path, monkeypatch, rows, "ragged")
     _assert_same(db, fast, general)
     wide = [r for r in raw_rows(db, "utilities", fast["sha256"]) if r["account_no"] == "W-1"][0]
-    assert wide["_received"]["(column J)"] == "extra"
+    assert wide["received"]["(column J)"] == "extra"
 
 
 def test_gb18030_files_take_the_fast_path(db, tmp_path, monkeypatch):

@@ -10,7 +10,7 @@ import psycopg
 
 from include import feeds as feed_contracts
 from include import settings
-from include.ingest.load import UnsafeFileName, check_file_name
+from include.ingest.load import UnsafeFileName, _feed_folder_problem, check_file_name, display_name
 
 
 def _landing(landing_dir: Path | None) -> Path:
@@ -26,6 +26,8 @@ def pending_files(feed: str, landing_dir: Path | None = None, conninfo: str | No
     """
     feed_contracts.get(feed)   # an unknown feed is a programming error
     folder = _landing(landing_dir) / feed
+    if _feed_folder_problem(folder):
+        return []  # load_file says why, should anyone ask for a file of it
     try:
         entries = list(os.scandir(folder))
     except FileNotFoundError:
@@ -39,10 +41,18 @@ def pending_files(feed: str, landing_dir: Path | None = None, conninfo: str | No
         # follow_symlinks=False: a link is not a delivery, wherever it points
         if entry.is_file(follow_symlinks=False) and stat.S_ISREG(entry.stat(follow_symlinks=False).st_mode):
             names.append(entry.name)
+    # Names travel through XCom, logs and the ledger: always as a person sees them.
+    names = [display_name(n) for n in names]
     if conninfo and names:
         seen = _recorded_deliveries(conninfo, feed)
-        names = [n for n in names if _delivery_key(folder / n) not in seen.get(n, ())]
+        names = [n for n in names if _delivery_key(folder / _on_disk(folder, n)) not in seen.get(n, ())]
     return sorted(names)
+
+
+def _on_disk(folder: Path, name: str) -> str:
+    from include.ingest.load import _folder_entry
+
+    return _folder_entry(folder, name) or name
 
 
 def _delivery_key(path: Path) -> tuple[int, dt.datetime]:

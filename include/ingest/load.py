@@ -54,6 +54,47 @@ def check_file_name(file_name: str) -> None:
         raise UnsafeFileName(f"{file_name!r} is not a plain file name")
 
 
+def display_name(os_name: str) -> str:
+    """The name a person and the ledger see for a file name as the OS gave it.
+
+    A name that is not UTF-8 (Chinese Windows tools often write GB18030 names) reaches Python as
+    surrogate escapes, which PostgreSQL, JSON and the logs cannot carry: it is decoded as GB18030,
+    else UTF-8 with U+FFFD for the undecodable bytes. Plain names come back unchanged.
+    """
+    try:
+        os_name.encode("utf-8")
+        return os_name
+    except UnicodeEncodeError:
+        raw = os.fsencode(os_name)
+    try:
+        return raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "replace")
+
+
+def _folder_entry(folder: Path, file_name: str) -> str | None:
+    """The on-disk name behind `file_name` (a display name): itself, else the entry displayed so."""
+    if os.path.lexists(folder / file_name):
+        return file_name
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return None
+    return next((e for e in entries if e != display_name(e) and display_name(e) == file_name), None)
+
+
+def _feed_folder_problem(folder: Path) -> str | None:
+    """A feed folder must be a real folder inside the landing zone, not a link to elsewhere."""
+    try:
+        info = os.lstat(folder)
+    except FileNotFoundError:
+        return None
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        return (f"the feed folder {folder} is a link or not a folder: deliveries are read only from real "
+                f"folders inside the landing zone; rule: feed_folder")
+    return None
+
+
 def _result(feed: str, file_name: str, sha256: str | None, status: str, read: int = 0, loaded: int = 0,
             quarantined: int = 0, reason: str | None = None) -> dict:
     return {"feed": feed, "file_name": file_name, "sha256": sha256, "status": status, "rows_read": read,
@@ -73,12 +114,21 @@ def load_file(conninfo: str, feed: str, file_name: str, landing_dir: Path | None
         check_file_name(file_name)
     except UnsafeFileName as exc:
         return _result(feed, file_name, None, "rejected", reason=f"{exc}; rule: file_name; nothing read")
-    path = Path(landing_dir or settings.landing_dir()) / feed / file_name
+    folder = Path(landing_dir or settings.landing_dir()) / feed
+    problem = _feed_folder_problem(folder)
+    if problem:
+        return _result(feed, file_name, None, "rejected", reason=f"{file_name}: {problem}; nothing read")
+    file_name = display_name(file_name)
+    os_name = _folder_entry(folder, file_name)
+    if os_name is None:
+        return _result(feed, file_name, None, "rejected",
+                       reason=f"{file_name}: no such file in {folder}; rule: file_exists; nothing read")
+    path = folder / os_name
     try:
         info = os.lstat(path)
     except FileNotFoundError:
         return _result(feed, file_name, None, "rejected",
-                       reason=f"{file_name}: no such file in {path.parent}; rule: file_exists; nothing read")
+                       reason=f"{file_name}: no such file in {folder}; rule: file_exists; nothing read")
     if not stat.S_ISREG(info.st_mode):
         return _result(feed, file_name, None, "rejected",
                        reason=f"{file_name}: not a regular file (a link or folder); rule: regular_file; nothing read")

@@ -155,3 +155,14 @@ def test_pending_files_leaves_out_deliveries_already_in_the_ledger(db, tmp_path)
     # A renamed copy is listed: the ledger records it a duplicate on load.
     (landing / "utilities" / "copy.csv").write_bytes((landing / "utilities" / "may.csv").read_bytes())
     assert pending_files("utilities", landing, conninfo=db) == ["copy.csv", "may.csv"]
+
+
+def test_a_gb18030_file_name_is_shown_decoded_and_loads(db, tmp_path):
+    landing = tmp_path / "landing"
+    (landing / "utilities").mkdir(parents=True)
+    os_name = os.fsdecode("五月水费.csv".encode("gb18030"))
+    (landing / "utilities" / os_name).write_text(bills(2, "G"), encoding="utf-8")
+    assert pending_files("utilities", landing) == ["五月水费.csv"]
+    result = load_file(db, "utilities", "五月水费.csv", landing)
+    assert (result["status"], result["file_name"], result["rows_loaded"]) == ("loaded", "五月水费.csv", 2)
+    assert pending_files("utilities", landing, conninfo=db) == []   # and the ledger knows it by that name

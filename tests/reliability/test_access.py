@@ -268,11 +268,6 @@ def test_a_symlink_in_the_landing_zone_is_neither_listed_nor_read(landing_db, zo
     assert _raw_subjects(landing_db) == before
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "include/ingest/landing.py + load.py: a feed folder that is itself a symlink "
-    "(LANDING/subjects -> /anywhere) is followed: os.scandir lists the target folder's files and "
-    "load_file reads them, so the pipeline reads outside the landing zone; only the file entry "
-    "is checked with lstat, not the folder (nor that the resolved path stays under LANDING_DIR)"))
 def test_a_feed_folder_that_is_a_symlink_to_outside_is_not_read(landing_db, zone):
     landing, outside = zone
     (landing / "subjects").rmdir()

@@ -6,19 +6,23 @@ result, the ledger, raw and the quarantine; and the good files beside them load 
 """
 from __future__ import annotations
 
+import os
+
 import psycopg
 import pytest
 
 from include import feeds
 from include.ingest import ensure_schemas, load_file, pending_files, unknown_folders
 from tests.reliability import corpus
+from include.ingest.load import display_name
 from tests.reliability.warehouse import database
 
 pytestmark = pytest.mark.timeout(240)
 
 
-def _is_known_name_bug(case: corpus.Case) -> bool:
-    return isinstance(case.name, bytes)
+def _shown(case: corpus.Case) -> str:
+    """The name the pipeline reports for a case: the OS name, or its GB18030 reading if not UTF-8."""
+    return display_name(case.fs_name)
 
 
 @pytest.fixture(scope="module")
@@ -51,18 +55,16 @@ def test_the_corpus_is_broad():
     assert {c.expect for c in bad} >= {"rejected", "quarantined", "loaded", "duplicate"}
 
 
-def test_no_file_crashes_the_loader_except_the_known_non_utf8_name(delivered):
-    unexpected = {k: repr(v) for k, v in delivered["crashes"].items()
-                  if not any(_is_known_name_bug(c) and c.fs_name == k[1] for c in delivered["cases"])}
-    assert unexpected == {}
+def test_no_file_crashes_the_loader(delivered):
+    assert {k: repr(v) for k, v in delivered["crashes"].items()} == {}
 
 
 def test_every_delivered_file_was_listed_and_loaded(delivered):
     listed = set(delivered["results"]) | set(delivered["crashes"])
-    assert listed == {(c.feed, c.fs_name) for c in delivered["cases"]}
+    assert listed == {(c.feed, _shown(c)) for c in delivered["cases"]}
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if not _is_known_name_bug(c)], ids=_case_id)
+@pytest.mark.parametrize("case", [c for c in CASES if not isinstance(c.name, bytes)], ids=_case_id)
 def test_each_file_gets_the_outcome_its_defect_calls_for(delivered, case):
     url = delivered["url"]
     result = delivered["results"][(case.feed, case.fs_name)]
@@ -127,15 +129,13 @@ def test_a_folder_that_is_no_feed_is_reported_and_never_read(delivered):
                             "or feed = 'penalty'").fetchone()[0] == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "include/ingest/load.py: a landing file name with non-UTF-8 bytes (listed by os.scandir as "
-    "surrogate escapes, e.g. 'gbk-\\udcd6\\udcd0….csv') raises UnicodeEncodeError when the ledger row "
-    "is written (psycopg cannot encode surrogates): the task crashes instead of recording the file "
-    "as rejected (or loading it under a displayable name)"))
 def test_a_file_name_that_is_not_utf8_is_recorded_not_a_crash(delivered):
-    case = next(c for c in delivered["cases"] if _is_known_name_bug(c))
-    assert (case.feed, case.fs_name) not in delivered["crashes"], repr(delivered["crashes"].get((case.feed, case.fs_name)))
-    result = delivered["results"][(case.feed, case.fs_name)]
+    case = next(c for c in delivered["cases"] if isinstance(c.name, bytes))
+    assert (case.feed, _shown(case)) not in delivered["crashes"], repr(delivered["crashes"].get((case.feed, _shown(case))))
+    result = delivered["results"][(case.feed, _shown(case))]
+    # Recorded under a name PostgreSQL, JSON and a person can read: no surrogate escapes.
+    assert result["file_name"].encode("utf-8") and result["file_name"].startswith("gbk-")
+    assert _ledger(delivered["url"], case.feed, result["file_name"]) is not None
     assert result["status"] in ("loaded", "rejected")
     _assert_accounted(delivered["url"], result)
 

@@ -48,6 +48,7 @@ def ingest_dag(feed_id: str):
         def check_raw(results: list[dict], params=None, dag_run=None) -> list[dict]:
             """The raw gate on this feed's table; a blocking failure stops the hand-over."""
             as_of = as_of_from(params, dag_run.conf if dag_run else None)
+            ingest.schema.analyze_feed(settings.warehouse_url(), feed_id)
             docs = settings.export_dir() / as_of.isoformat() / "quality" / "feeds" / feed_id
             gate = quality.run_gate(settings.warehouse_url(), "raw", as_of, docs, tables=[f"raw.{feed_id}"])
             quality.raise_if_blocked(gate)

@@ -216,3 +216,10 @@ def ensure_schemas(conninfo: str, feed_ids: list[str] | None = None) -> None:
         conn.execute(RECEIVED_ROWS)
         for feed in wanted:
             _create_raw_table(conn, feed)
+
+
+def analyze_feed(conninfo: str, feed: str) -> None:
+    """Refresh the planner's statistics of raw.<feed> after a load, so dbt's plans see its real size."""
+    feed_contracts.get(feed)  # only contract feeds name a table
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(sql.SQL("analyze {}").format(sql.Identifier("raw", feed)))

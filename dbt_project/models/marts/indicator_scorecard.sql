@@ -171,18 +171,26 @@ enterprise_counts as (
     group by r.region_code
 ),
 commitments_in_window as (
-    -- `all` counts every commitment; a region counts those of its registered subjects
+    -- int_subjects, a table: the planner knows its size. Joined to the stg_subjects view (a window
+    -- over raw.subjects, estimated at 0.5 % of its rows) it chose a nested loop: quadratic.
     select 1 as made, c.fulfilment, s.region_code
     from {{ ref('stg_commitments') }} as c
-    left join {{ ref('stg_subjects') }} as s using (uscc)
+    left join {{ ref('int_subjects') }} as s using (uscc)
     where {{ in_window('c.committed_on') }}
+),
+commitment_regions as (
+    -- `all` counts every commitment; a region counts those of its registered subjects.
+    -- A union, not a join on "region = 'all' or region = r.region": an OR can only nest-loop.
+    select made, fulfilment, 'all'::text as region_code from commitments_in_window
+    union all
+    select made, fulfilment, region_code from commitments_in_window where region_code is not null
 ),
 commitment_counts as (
     select r.region_code,
            count(c.made) as made,
            count(c.made) filter (where c.fulfilment in ('履约', '未履约')) as settled
     from regions as r
-    left join commitments_in_window as c on r.region_code = 'all' or c.region_code = r.region_code
+    left join commitment_regions as c using (region_code)
     group by r.region_code
 ),
 per_region as (

@@ -1,0 +1,342 @@
+"""Transform benchmark (CONTRACT §6): `dbt build` at 1x and 10x subjects, and the daily
+incremental run after 1 % new deliveries, measured side by side.
+
+    python bench/transform.py [--subjects 2000] [--scales 1,10] [--share 0.01] [--explain 3]
+                              [--as-of YYYY-MM-DD] [--keep] [--name transform]
+
+Per scale: the sample (include.sample_data.write_sample, cached under /tmp/bench-transform-<n>/)
+is ingested with include.ingest.ingest_all into a fresh database of the embedded PostgreSQL
+of STATE_DIR (or WAREHOUSE_URL's server; the database is dropped afterwards); then
+  1. `dbt build --full-refresh`: wall time, peak RSS of the dbt process tree, peak PSS of the
+     server, temp bytes the server spilled; per model from target/run_results.json;
+  2. corrections for `share` of the subjects: one tax file and one utilities file with their
+     latest month, delivered later (as-of 09:00), loaded with include.ingest.load_file;
+  3. `dbt build` again without --full-refresh (what the daily run does): ratio incremental/full;
+  4. EXPLAIN (ANALYZE, BUFFERS) of the slowest models' compiled SQL.
+Prints the tables and writes bench/results/<name>.json. Target: incremental ≤ 10 % of full.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(BENCH))
+
+import psycopg  # noqa: E402
+from psycopg import sql  # noqa: E402
+
+from common import (MB, TreeMonitor, machine, postmaster_pid, print_table, ratio,  # noqa: E402
+                    write_results)
+
+DEFAULT_AS_OF = "2026-06-30"
+TARGET_INCREMENTAL_SHARE = 0.10
+SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+CORRECTED_FEEDS = ("tax", "utilities")
+
+
+# --- data -----------------------------------------------------------------------------------------
+def sample_landing(subjects: int, as_of: dt.date) -> tuple[Path, float | None]:
+    """The sample for `subjects`, written once and reused (seconds spent writing, None if reused)."""
+    from include.sample_data import write_sample
+
+    base = Path(f"/tmp/bench-transform-{subjects}")
+    landing, marker = base / "landing", base / f".complete-{as_of}"
+    if marker.exists():
+        return landing, None
+    shutil.rmtree(base, ignore_errors=True)
+    started = time.perf_counter()
+    write_sample(landing, subjects, as_of)
+    seconds = time.perf_counter() - started
+    marker.touch()
+    return landing, seconds
+
+
+def fresh_database(server_url: str, subjects: int) -> tuple[str, str]:
+    name = f"bench_tx_{subjects}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    return name, psycopg.conninfo.make_conninfo(server_url, dbname=name)
+
+
+def drop_database(server_url: str, name: str) -> None:
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+def _cell(value, column_type: str) -> str:
+    """A raw (normalised) value written back the way a department writes it."""
+    if value is None:
+        return ""
+    if column_type == "month":
+        return f"{value:%Y-%m}"
+    if column_type == "flag":
+        return "是" if value else "否"
+    return str(value)
+
+
+def write_corrections(url: str, landing: Path, subjects: int, share: float, as_of: dt.date) -> dict[str, tuple[str, int]]:
+    """For round(share × subjects) subjects: their latest-month rows of tax and utilities again,
+    amounts changed, in one new file per feed delivered on as-of at 09:00 (after every sample file).
+    Returns {feed: (file name, rows)}."""
+    from include import feeds
+
+    picked = max(1, round(subjects * share))
+    arrived = dt.datetime.combine(as_of, dt.time(9, 0), SHANGHAI).timestamp()
+    written = {}
+    with psycopg.connect(url) as conn:
+        for feed in CORRECTED_FEEDS:
+            contract = feeds.get(feed)
+            columns = [(c.name, c.header, c.type) for c in contract.columns]
+            money = [c.name for c in contract.columns if c.type == "money"][-1]
+            table = sql.Identifier("raw", feed)
+            query = sql.SQL(
+                "with latest as (select max(period) as period from {t}), "
+                "chosen as (select distinct uscc from {t} where period = (select period from latest) "
+                "           order by uscc limit %s) "
+                "select {cols} from {t} join chosen using (uscc) where period = (select period from latest)"
+            ).format(t=table, cols=sql.SQL(", ").join(sql.Identifier(feed, c) for c, _, _ in columns))
+            rows = conn.execute(query, (picked,)).fetchall()
+            path = landing / feed / f"bench_correction_{feed}_{as_of:%Y%m%d}.csv"
+            with path.open("w", encoding="utf-8", newline="") as f:
+                out = csv.writer(f)
+                out.writerow([h for _, h, _ in columns])
+                for row in rows:
+                    values = dict(zip([c for c, _, _ in columns], row))
+                    if values[money] is not None:
+                        values[money] = round(values[money] * Decimal("1.01"), 2)   # a corrected amount
+                    out.writerow([_cell(values[c], t) for c, _, t in columns])
+            os.utime(path, (arrived, arrived))
+            written[feed] = (path.name, len(rows))
+    return written
+
+
+# --- dbt ------------------------------------------------------------------------------------------
+def temp_bytes(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        return int(conn.execute("select temp_bytes from pg_stat_database where datname = current_database()")
+                   .fetchone()[0])
+
+
+def dbt_build(url: str, as_of: dt.date, target: Path, full_refresh: bool) -> dict:
+    """One `dbt build`, as include.transform.run_dbt runs it, with its tree's memory polled."""
+    from include import settings
+    from include.transform import PROFILES_DIR, PROJECT_DIR, dbt_env, dbt_executable
+
+    command = [dbt_executable(), "build", *(["--full-refresh"] if full_refresh else []),
+               "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROFILES_DIR),
+               "--vars", json.dumps({"as_of": as_of.isoformat()}),
+               "--target-path", str(target), "--log-path", str(target / "logs")]
+    env = {**os.environ, **dbt_env(url), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
+    spilled_before = temp_bytes(url)
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    monitor = TreeMonitor(proc.pid, postgres_pid=postmaster_pid(settings.state_dir()), interval=0.25)
+    monitor.start()
+    output, _ = proc.communicate()
+    seconds = time.perf_counter() - started
+    memory = monitor.stop()
+    if proc.returncode != 0:
+        raise RuntimeError(f"dbt build failed (exit {proc.returncode}):\n{output[-4000:]}")
+    nodes = node_timings(target / "run_results.json", monitor)
+    return {"seconds": round(seconds, 2), **memory,
+            "server_temp_mb": round((temp_bytes(url) - spilled_before) / MB, 1),
+            "seconds_by_type": _by_type(nodes), "nodes": nodes}
+
+
+def _unix(stamp: str) -> float:
+    return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def node_timings(run_results: Path, monitor: TreeMonitor) -> list[dict]:
+    """Every node's execute time from run_results.json, slowest first, with the memory peaks seen
+    while it executed (dbt runs 2 threads: a peak may belong to the node running beside it)."""
+    results = json.loads(run_results.read_text())["results"]
+    nodes = []
+    for r in results:
+        execute = next((t for t in r.get("timing", []) if t["name"] == "execute"), None)
+        row = {"node": r["unique_id"], "type": r["unique_id"].split(".")[0], "status": r["status"],
+               "seconds": round(r.get("execution_time") or 0, 3)}
+        if execute and execute.get("started_at") and execute.get("completed_at"):
+            row["dbt_tree_peak_mb"], row["server_peak_mb"] = monitor.peak_between(
+                _unix(execute["started_at"]), _unix(execute["completed_at"]))
+        nodes.append(row)
+    return sorted(nodes, key=lambda n: -n["seconds"])
+
+
+def _by_type(nodes: list[dict]) -> dict:
+    totals: dict[str, float] = {}
+    for n in nodes:
+        totals[n["type"]] = round(totals.get(n["type"], 0) + n["seconds"], 2)
+    return totals
+
+
+def explain_slowest(url: str, target: Path, nodes: list[dict], count: int) -> list[dict]:
+    """EXPLAIN (ANALYZE, BUFFERS) of the compiled SELECT of the `count` slowest models (read only,
+    in a transaction rolled back), with the plan's most expensive lines."""
+    plans = []
+    for node in [n for n in nodes if n["type"] == "model"][:count]:
+        name = node["node"].split(".")[-1]
+        compiled = next((target / "compiled").rglob(f"{name}.sql"), None)
+        if compiled is None:
+            continue
+        query = compiled.read_text()
+        with psycopg.connect(url) as conn:
+            conn.execute("set statement_timeout = '10min'")
+            lines = [r[0] for r in conn.execute(sql.SQL("explain (analyze, buffers) ") + sql.SQL(query)).fetchall()]
+            conn.rollback()
+        plans.append({"model": name, "build_seconds": node["seconds"], "hot_nodes": hot_nodes(lines),
+                      "plan": lines[:400],
+                      "execution_line": next((ln for ln in lines if ln.startswith("Execution Time")), None),
+                      "seq_scans": sum("Seq Scan" in ln for ln in lines),
+                      "sorts_on_disk": sum("external merge" in ln for ln in lines)})
+    return plans
+
+
+ACTUAL = re.compile(r"actual time=[\d.]+\.\.(?P<total>[\d.]+) rows=(?P<rows>\d+) loops=(?P<loops>\d+)")
+
+
+def hot_nodes(plan: list[str], count: int = 8) -> list[dict]:
+    """The plan nodes with the most time (last row's time × loops, inclusive of their children):
+    a node run once per outer row (loops in the thousands) is what makes a model quadratic."""
+    nodes = []
+    for line in plan:
+        match = ACTUAL.search(line)
+        if match and "->" in line:
+            loops = int(match["loops"])
+            nodes.append({"node": line.strip()[:160], "ms_total": round(float(match["total"]) * loops, 1),
+                          "loops": loops})
+    return sorted(nodes, key=lambda n: -n["ms_total"])[:count]
+
+
+def table_sizes(url: str) -> dict:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "select n.nspname || '.' || c.relname, c.reltuples::bigint, pg_total_relation_size(c.oid) "
+            "from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+            "where c.relkind = 'r' and n.nspname in ('raw', 'staging', 'intermediate', 'marts_build', 'export_build') "
+            "order by 3 desc limit 12").fetchall()
+    return {name: {"rows": rows_, "mb": round(size / MB, 1)} for name, rows_, size in rows}
+
+
+# --- one scale --------------------------------------------------------------------------------------
+def bench_scale(server_url: str, subjects: int, as_of: dt.date, share: float, explain: int, keep: bool) -> dict:
+    from include.ingest import ingest_all, load_file
+
+    say(f"transform: {subjects:,} subjects — sample")
+    landing, sample_seconds = sample_landing(subjects, as_of)
+    for stale in landing.glob("*/bench_correction_*"):
+        stale.unlink()   # a previous run's corrections
+    name, url = fresh_database(server_url, subjects)
+    work = Path(f"/tmp/bench-transform-{subjects}")
+    try:
+        say(f"transform: {subjects:,} subjects — ingest")
+        started = time.perf_counter()
+        loaded = ingest_all(url, landing)
+        ingest_seconds = time.perf_counter() - started
+        rows = sum(r.get("rows_loaded") or 0 for r in loaded)
+        say(f"transform: {subjects:,} subjects — dbt build --full-refresh ({rows:,} raw rows)")
+        full = dbt_build(url, as_of, work / "target-full", full_refresh=True)
+        sizes = table_sizes(url)
+        corrections = write_corrections(url, landing, subjects, share, as_of)
+        started = time.perf_counter()
+        for feed, (file_name, _) in corrections.items():
+            result = load_file(url, feed, file_name, landing)
+            assert result["status"] == "loaded", result
+        correction_ingest = time.perf_counter() - started
+        say(f"transform: {subjects:,} subjects — dbt build (incremental, {sum(n for _, n in corrections.values())} new rows)")
+        incremental = dbt_build(url, as_of, work / "target-incremental", full_refresh=False)
+        plans = explain_slowest(url, work / "target-full", full["nodes"], explain) if explain else []
+    finally:
+        if not keep:
+            drop_database(server_url, name)
+    incremental_seconds = {n["node"]: n["seconds"] for n in incremental["nodes"]}
+    slowest = [dict(n, incremental_seconds=incremental_seconds.get(n["node"])) for n in full["nodes"]
+               if n["type"] in ("model", "snapshot")][:5]
+    return {"subjects": subjects, "raw_rows_loaded": rows, "files": len(loaded),
+            "sample_seconds": round(sample_seconds, 1) if sample_seconds is not None else None,
+            "ingest_seconds": round(ingest_seconds, 1), "full": _summary(full), "incremental": _summary(incremental),
+            "correction_rows": {f: n for f, (_, n) in corrections.items()},
+            "correction_ingest_seconds": round(correction_ingest, 2),
+            "incremental_vs_full": ratio(incremental["seconds"], full["seconds"]),
+            "slowest_models": slowest, "table_sizes": sizes, "explain": plans,
+            "all_nodes_full": full["nodes"], "all_nodes_incremental": incremental["nodes"]}
+
+
+def _summary(build: dict) -> dict:
+    return {k: v for k, v in build.items() if k != "nodes"}
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# --- report -----------------------------------------------------------------------------------------
+def print_results(results: list[dict]) -> None:
+    base = results[0]
+    rows = []
+    for r in results:
+        rows.append({"subjects": r["subjects"], "rows": r["raw_rows_loaded"], "full_s": r["full"]["seconds"],
+                     "x_full": ratio(r["full"]["seconds"], base["full"]["seconds"]),
+                     "x_rows": ratio(r["raw_rows_loaded"], base["raw_rows_loaded"]),
+                     "incr_s": r["incremental"]["seconds"], "incr_full": r["incremental_vs_full"],
+                     "dbt_mb": r["full"]["peak_tree_rss_mb"], "pg_mb": r["full"]["peak_postgres_pss_mb"],
+                     "temp_mb": r["full"]["server_temp_mb"]})
+    print("\ntransform (`dbt build`):")
+    print_table(rows, [("subjects", "subjects", ","), ("rows", "raw rows", ","), ("full_s", "full s", ".1f"),
+                       ("x_full", "x full", ".2f"), ("x_rows", "x rows", ".2f"), ("incr_s", "incr s", ".1f"),
+                       ("incr_full", "incr/full", ".0%"), ("dbt_mb", "dbt MB", ".0f"), ("pg_mb", "pg MB", ".0f"),
+                       ("temp_mb", "spill MB", ".0f")])
+    for r in results:
+        print(f"\nfive slowest models at {r['subjects']:,} subjects (full build; incremental beside it):")
+        print_table([dict(n, node=n["node"].split(".")[-1]) for n in r["slowest_models"]],
+                    [("node", "model", ""), ("seconds", "full s", ".1f"), ("incremental_seconds", "incr s", ".1f"),
+                     ("dbt_tree_peak_mb", "dbt MB", ".0f"), ("server_peak_mb", "pg MB", ".0f")])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subjects", type=int, default=2000, help="subjects at 1x")
+    parser.add_argument("--scales", default="1,10", help="multiples of --subjects, comma-separated")
+    parser.add_argument("--share", type=float, default=0.01, help="share of subjects with new deliveries")
+    parser.add_argument("--explain", type=int, default=3, help="EXPLAIN ANALYZE the N slowest models (0: none)")
+    parser.add_argument("--as-of", default=os.environ.get("AS_OF", DEFAULT_AS_OF))
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark databases")
+    parser.add_argument("--name", default="transform")
+    args = parser.parse_args(argv)
+    as_of = dt.date.fromisoformat(args.as_of)
+    scales = [int(s) for s in args.scales.split(",")]
+    from include import embedded_pg
+
+    info = machine()
+    if os.environ.get("WAREHOUSE_URL"):   # an external server: scratch databases beside the warehouse
+        server_url = psycopg.conninfo.make_conninfo(os.environ["WAREHOUSE_URL"], dbname="postgres")
+    else:
+        embedded_pg.start()
+        server_url = embedded_pg.url("postgres")
+    results = [bench_scale(server_url, args.subjects * k, as_of, args.share, args.explain, args.keep) for k in scales]
+    print_results(results)
+    targets = {"incremental_at_most_10_percent": all(r["incremental_vs_full"] <= TARGET_INCREMENTAL_SHARE for r in results)}
+    print(f"targets: {targets}")
+    write_results(args.name, {"benchmark": "transform", "machine": info,
+                              "parameters": {"subjects_1x": args.subjects, "scales": scales, "share": args.share,
+                                             "as_of": args.as_of, "dbt_threads": os.environ.get("DBT_THREADS", "2")},
+                              "results": results, "targets": targets})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

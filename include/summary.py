@@ -73,6 +73,17 @@ def gate_lines(conn, as_of: dt.date) -> list[str]:
     for checkpoint, passed, warned, failed in rows:
         verdict = "FAILED" if failed else ("passed with warnings" if warned else "passed")
         lines.append(f"  {checkpoint:<12} {verdict:<22} {passed} passed, {warned} warnings, {failed} blocking failures")
+    # What failed, so a person knows where to look without opening the logs.
+    findings = conn.execute("""
+        with latest as (
+            select distinct on (checkpoint, table_name) checkpoint, table_name, run_id
+            from audit.gate_results where as_of = %s
+            order by checkpoint, table_name, recorded_at desc)
+        select g.severity, g.checkpoint, g.table_name, g.column_name, coalesce(g.description, g.expectation)
+        from audit.gate_results g join latest using (checkpoint, table_name, run_id)
+        where not g.success order by g.severity, g.checkpoint, g.table_name limit 12""", (as_of,)).fetchall()
+    for severity, checkpoint, table, column, what in findings:
+        lines.append(f"    {severity}: {checkpoint} {table}{'.' + column if column else ''}: {what}")
     return lines or ["  (no gate ran for this AS_OF)"]
 
 

@@ -16,7 +16,7 @@ import psycopg
 import pyarrow.parquet as pq
 import pytest
 
-from include import export, publish, quality
+from include import export, publish, quality, summary
 from tests.publish import builders
 
 AS_OF = dt.date(2026, 6, 30)
@@ -151,6 +151,11 @@ def test_blocking_failure_blocks_and_leaves_the_publication_as_it_was(first, scr
     with pytest.raises(publish.PublicationRefused, match="blocking failure"):
         publish.publish(scratch_db, AS_OF, [gate])
     _assert_nothing_changed(first, scratch_db, ["2026-06-30.1"], files_before)
+    # The run's summary says the gate failed and what failed, without opening any log.
+    with psycopg.connect(scratch_db) as conn:
+        lines = summary.gate_lines(conn, AS_OF)
+    assert any(line.split()[:2] == ["publication", "FAILED"] for line in lines), lines
+    assert any(line.strip().startswith(f"blocking: publication {table}") for line in lines), lines
 
 
 def test_digit_runs_that_are_not_identity_numbers_pass(first, scratch_db):

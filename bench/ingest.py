@@ -17,7 +17,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -129,34 +128,15 @@ def run_worker(mode: str, url: str, path: Path) -> None:
 
 
 # --- driver -------------------------------------------------------------------------------------
-def _scratch_database(server_url: str):
-    import psycopg
-    from psycopg import sql
-
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    return name, psycopg.conninfo.make_conninfo(server_url, dbname=name)
-
-
-def _drop_database(server_url: str, name: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
-
-
 def measure(mode: str, server_url: str, path: Path) -> dict:
-    name, url = _scratch_database(server_url)
-    try:
+    from include.scratch_db import scratch_database
+
+    with scratch_database(server_url, "bench") as url:
         out = subprocess.run([sys.executable, __file__, "--worker", mode, "--url", url, "--file", str(path)],
                              capture_output=True, text=True, cwd=REPO, check=False)
         if out.returncode != 0:
             raise RuntimeError(f"{mode} failed:\n{out.stderr[-3000:]}")
         result = json.loads(out.stdout.strip().splitlines()[-1])
-    finally:
-        _drop_database(server_url, name)
     result["rows_per_s"] = result["rows"] / result["seconds"]
     return result
 

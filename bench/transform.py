@@ -27,7 +27,6 @@ import shutil
 import subprocess
 import sys
 import time
-import uuid
 from decimal import Decimal
 from pathlib import Path
 
@@ -63,18 +62,6 @@ def sample_landing(subjects: int, as_of: dt.date) -> tuple[Path, float | None]:
     seconds = time.perf_counter() - started
     marker.touch()
     return landing, seconds
-
-
-def fresh_database(server_url: str, subjects: int) -> tuple[str, str]:
-    name = f"bench_tx_{subjects}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    return name, psycopg.conninfo.make_conninfo(server_url, dbname=name)
-
-
-def drop_database(server_url: str, name: str) -> None:
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
 
 
 def _cell(value, column_type: str) -> str:
@@ -235,14 +222,14 @@ def table_sizes(url: str) -> dict:
 # --- one scale --------------------------------------------------------------------------------------
 def bench_scale(server_url: str, subjects: int, as_of: dt.date, share: float, explain: int, keep: bool) -> dict:
     from include.ingest import ingest_all, load_file
+    from include.scratch_db import scratch_database
 
     say(f"transform: {subjects:,} subjects — sample")
     landing, sample_seconds = sample_landing(subjects, as_of)
     for stale in landing.glob("*/bench_correction_*"):
         stale.unlink()   # a previous run's corrections
-    name, url = fresh_database(server_url, subjects)
     work = Path(f"/tmp/bench-transform-{subjects}")
-    try:
+    with scratch_database(server_url, f"bench_tx_{subjects}", keep=keep) as url:
         say(f"transform: {subjects:,} subjects — ingest")
         started = time.perf_counter()
         loaded = ingest_all(url, landing)
@@ -260,9 +247,6 @@ def bench_scale(server_url: str, subjects: int, as_of: dt.date, share: float, ex
         say(f"transform: {subjects:,} subjects — dbt build (incremental, {sum(n for _, n in corrections.values())} new rows)")
         incremental = dbt_build(url, as_of, work / "target-incremental", full_refresh=False)
         plans = explain_slowest(url, work / "target-full", full["nodes"], explain) if explain else []
-    finally:
-        if not keep:
-            drop_database(server_url, name)
     incremental_seconds = {n["node"]: n["seconds"] for n in incremental["nodes"]}
     slowest = [dict(n, incremental_seconds=incremental_seconds.get(n["node"])) for n in full["nodes"]
                if n["type"] in ("model", "snapshot")][:5]

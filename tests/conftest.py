@@ -8,13 +8,12 @@ modules cannot see each other's rows.
 from __future__ import annotations
 
 import os
-import uuid
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from include import airflow_env, embedded_pg
+from include.scratch_db import scratch_database
 
 
 def pytest_configure(config):
@@ -48,11 +47,5 @@ def postgres_server():
 @pytest.fixture(scope="module")
 def scratch_db(postgres_server: str):
     """A fresh, empty database for one test module; yields its libpq URL."""
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_server, autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    try:
-        yield _server_url(name)
-    finally:
-        with psycopg.connect(postgres_server, autocommit=True) as conn:
-            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+    with scratch_database(postgres_server, "test") as url:
+        yield url

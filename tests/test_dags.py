@@ -46,15 +46,8 @@ def test_owner_retries_tags(dagbag):
 
 
 def test_no_cycles(dagbag):
-    for dag_id, dag in dagbag.dags.items():
-        # topological_sort raises on a cycle.
-        order = [t.task_id for t in dag.topological_sort()] if hasattr(dag, "topological_sort") else None
-        if order is None:
-            from airflow.utils.dag_cycle_tester import check_cycle
-
-            check_cycle(dag)
-        else:
-            assert len(order) == len(dag.tasks)
+    for dag in dagbag.dags.values():
+        dag.check_cycle()  # raises AirflowDagCycleException naming the cycle
 
 
 def test_loads_are_bounded_by_a_pool_and_retried_with_backoff(dagbag):

@@ -14,6 +14,7 @@ import psycopg
 import pytest
 
 from include.settings import REPO_ROOT
+from tests.reliability.warehouse import table_checksums
 
 AS_OF = "2026-06-30"
 pytestmark = pytest.mark.slow
@@ -46,17 +47,6 @@ def warehouse(env) -> str:
     return make("warehouse-url", env).stdout.strip().splitlines()[-1]
 
 
-def published_checksums(url: str) -> dict[str, str]:
-    sums = {}
-    with psycopg.connect(url) as conn:
-        tables = conn.execute("""select table_schema || '.' || table_name from information_schema.tables
-                                 where table_schema in ('marts', 'export') order by 1""").fetchall()
-        for (name,) in tables:
-            rows = conn.execute(f"select md5(string_agg(t::text, '|' order by t::text)) from {name} t").fetchone()
-            sums[name] = rows[0]
-    return sums
-
-
 def test_make_run_publishes_then_reruns_without_duplicates(workspace):
     root, env = workspace
     first = make("run", env)
@@ -83,14 +73,14 @@ def test_make_run_publishes_then_reruns_without_duplicates(workspace):
         assert raw_rows == loaded_subjects > 0
         archive = conn.execute("select count(*) from marts.subject_archive").fetchone()[0]
         assert archive > 0
-    before = published_checksums(url)
+    before = table_checksums(url)
 
     second = make("run", env)
     assert second.returncode == 0, second.stdout[-6000:]
     with psycopg.connect(url) as conn:
         assert conn.execute("select count(*) from raw.subjects").fetchone()[0] == raw_rows
         assert conn.execute("select count(*) from audit.file_ledger").fetchone()[0] == len(ledger)
-    assert published_checksums(url) == before
+    assert table_checksums(url) == before
     # ... and the same export files, byte for byte (the manifest's timestamps aside).
     for name in ("financing_profile.parquet", "financing_profile.csv"):
         assert hashlib.sha256((out / name).read_bytes()).hexdigest() == manifest["files"][name]["sha256"]

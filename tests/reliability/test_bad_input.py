@@ -15,6 +15,7 @@ from include import feeds
 from include.ingest import ensure_schemas, load_file, pending_files, unknown_folders
 from tests.reliability import corpus
 from include.ingest.load import display_name
+from tests.ingest.helpers import ledger as ledger_row
 from tests.reliability.warehouse import database
 
 pytestmark = pytest.mark.timeout(240)
@@ -69,7 +70,7 @@ def test_each_file_gets_the_outcome_its_defect_calls_for(delivered, case):
     url = delivered["url"]
     result = delivered["results"][(case.feed, case.fs_name)]
     _assert_accounted(url, result)
-    ledger = _ledger(url, case.feed, case.fs_name)
+    ledger = ledger_row(url, case.feed, case.fs_name)
     assert ledger is not None, "every delivery has its ledger row"
     assert ledger["file_name"] == case.fs_name, "the name is stored verbatim"
     if case.expect in ("rejected", "duplicate"):
@@ -135,20 +136,12 @@ def test_a_file_name_that_is_not_utf8_is_recorded_not_a_crash(delivered):
     result = delivered["results"][(case.feed, _shown(case))]
     # Recorded under a name PostgreSQL, JSON and a person can read: no surrogate escapes.
     assert result["file_name"].encode("utf-8") and result["file_name"].startswith("gbk-")
-    assert _ledger(delivered["url"], case.feed, result["file_name"]) is not None
+    assert ledger_row(delivered["url"], case.feed, result["file_name"]) is not None
     assert result["status"] in ("loaded", "rejected")
     _assert_accounted(delivered["url"], result)
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-def _ledger(url: str, feed: str, name: str) -> dict | None:
-    with psycopg.connect(url) as conn:
-        cur = conn.execute("select * from audit.file_ledger where feed = %s and file_name = %s order by id desc",
-                           (feed, name))
-        row = cur.fetchone()
-        return None if row is None else dict(zip([d.name for d in cur.description], row))
-
 
 def _problems(url: str, result: dict) -> list[dict]:
     with psycopg.connect(url) as conn:

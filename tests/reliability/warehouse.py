@@ -1,29 +1,21 @@
 """Helpers shared by the reliability tests: databases of their own, and checksums of what is published."""
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import uuid
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
+from include.scratch_db import scratch_database
+
 PUBLISHED = ("marts", "export")
 EXPORT_FILES = ("financing_profile.parquet", "financing_profile.csv")
 
 
-@contextlib.contextmanager
 def database(server_url: str, prefix: str = "rel"):
     """A fresh database on the server of `server_url`; yields its URL, dropped afterwards."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    try:
-        yield psycopg.conninfo.make_conninfo(server_url, dbname=name)
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+    return scratch_database(server_url, prefix)
 
 
 def table_checksums(url: str, schemas: tuple[str, ...] = PUBLISHED) -> dict[str, tuple[int, str]]:

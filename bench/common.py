@@ -2,6 +2,7 @@
 
     machine() -> dict                       # cores, RAM, CPU model, kernel, date (UTC)
     TreeMonitor(pid, postgres_pid=None)     # thread polling the RSS of a process tree (+ the server)
+                                            # .stop() -> peaks: tree RSS/PSS, by role, at the peak
     write_results(name, payload) -> Path    # bench/results/<name>.json
     print_table(rows, columns)              # a fixed-width table on stdout
 
@@ -99,12 +100,30 @@ def tree_pss(pid: int) -> int:
     return total
 
 
+def role(command: str | None) -> str:
+    """A short name for what a process of `make run` is, from its command line: the per-process
+    peaks are reported by role (which runner, dbt, Airflow's task runner, …), not by pid."""
+    if not command:
+        return "?"
+    if "include.dag_runner" in command:
+        dags = [w for w in command.split() if w.startswith(("ingest_", "transform", "publish"))]
+        return "dag_runner " + (" ".join(dags) if len(dags) <= 2 else f"{dags[0]}…(+{len(dags) - 1})")
+    for marker, name in (("include.pipeline", "pipeline"), ("bin/dbt", "dbt subprocess"),
+                         ("airflow", "airflow"), ("make", "make")):
+        if marker in command:
+            return name
+    return command.split()[0].rsplit("/", 1)[-1]
+
+
 class TreeMonitor(threading.Thread):
     """Polls a process tree every `interval` s until stop(); keeps peaks and a time series.
 
     `postgres_pid` is a pid or a callable returning one (or None while no server runs).
     Samples are (unix time, tree RSS bytes, server PSS bytes) so that per-step peaks (a dbt
     model's execute window) can be read off afterwards with `peak_between`.
+    Beside the sums it keeps each process's peak RSS (by role, see `role`), the processes that
+    coexisted at the tree's peak, and the tree's peak PSS (every `postgres_every` samples): the
+    sum of RSS counts pages shared between a parent and its forked children more than once.
     """
 
     def __init__(self, pid: int, postgres_pid=None, interval: float = 0.5, postgres_every: int = 4):
@@ -113,23 +132,54 @@ class TreeMonitor(threading.Thread):
         self.postgres_every = postgres_every   # PSS reads /proc/*/smaps: sample it less often
         self.samples: list[tuple[float, int, int]] = []
         self.peak_tree = self.peak_single = self.peak_postgres = 0
+        self.peak_tree_pss = self.peak_total_pss = 0
         self.peak_single_command: str | None = None
+        self.per_process: dict[int, dict] = {}      # pid -> {role, command, peak_rss, started}
+        self.at_peak: list[tuple[str, int]] = []    # (role, RSS) of each process at the tree's peak
         self._halt = threading.Event()
 
     def run(self) -> None:
         tick, pg = 0, 0
         while not self._halt.is_set():
-            total, largest, biggest = tree_rss(self.pid)
+            procs = self._sample_processes()
+            total = sum(rss for _, rss in procs)
+            largest, biggest = max(((rss, p) for p, rss in procs), key=lambda x: x[0], default=(0, None))
             if largest > self.peak_single:   # which process it was: the first thing to fix
                 self.peak_single_command = _command(biggest)
+            if total > self.peak_tree:
+                self.at_peak = [(self.per_process[p.pid]["role"], rss) for p, rss in procs]
             server = self._postgres()
-            if server and tick % self.postgres_every == 0:
-                pg = tree_pss(server)
+            if tick % self.postgres_every == 0:
+                tree_p = tree_pss(self.pid)
+                if server:
+                    pg = tree_pss(server)
+                self.peak_tree_pss = max(self.peak_tree_pss, tree_p)
+                self.peak_total_pss = max(self.peak_total_pss, tree_p + pg)
             self.peak_tree, self.peak_single = max(self.peak_tree, total), max(self.peak_single, largest)
             self.peak_postgres = max(self.peak_postgres, pg)
             self.samples.append((time.time(), total, pg))
             tick += 1
             self._halt.wait(self.interval)
+
+    def _sample_processes(self) -> list[tuple[psutil.Process, int]]:
+        out = []
+        for proc in _tree(self.pid):
+            try:
+                rss = proc.memory_info().rss
+            except psutil.Error:
+                continue
+            seen = self.per_process.get(proc.pid)
+            if seen is None:
+                command = _command(proc)
+                seen = self.per_process[proc.pid] = {"role": role(command), "command": command,
+                                                     "peak_rss": 0, "first_seen": time.time()}
+            if rss > seen["peak_rss"]:
+                if seen["role"] in ("make", "?"):   # sampled between fork and exec: look again
+                    seen["command"] = _command(proc)
+                    seen["role"] = role(seen["command"])
+                seen["peak_rss"] = rss
+            out.append((proc, rss))
+        return out
 
     def _postgres(self) -> int | None:
         """The server's pid; a callable is asked until it answers (the run may start the server)."""
@@ -137,13 +187,25 @@ class TreeMonitor(threading.Thread):
             return self.postgres_pid()
         return self.postgres_pid
 
+    def per_role(self) -> dict[str, float]:
+        """Largest peak RSS (MB) of any one process of each role; the largest roles first."""
+        peaks: dict[str, int] = {}
+        for seen in self.per_process.values():
+            peaks[seen["role"]] = max(peaks.get(seen["role"], 0), seen["peak_rss"])
+        return {r: round(b / MB, 1) for r, b in sorted(peaks.items(), key=lambda x: -x[1]) if b >= 20 * MB}
+
     def stop(self) -> dict:
         self._halt.set()
         self.join(timeout=10)
         return {"peak_tree_rss_mb": round(self.peak_tree / MB, 1),
                 "peak_single_process_rss_mb": round(self.peak_single / MB, 1),
                 "peak_single_process": self.peak_single_command,
-                "peak_postgres_pss_mb": round(self.peak_postgres / MB, 1) if self.postgres_pid else None}
+                "peak_postgres_pss_mb": round(self.peak_postgres / MB, 1) if self.postgres_pid else None,
+                "peak_tree_pss_mb": round(self.peak_tree_pss / MB, 1),
+                "peak_tree_plus_server_pss_mb": round(self.peak_total_pss / MB, 1),
+                "peak_rss_by_role_mb": self.per_role(),
+                "at_tree_peak_mb": [(r, round(b / MB, 1)) for r, b in sorted(self.at_peak, key=lambda x: -x[1])
+                                    if b >= 20 * MB]}
 
     def peak_between(self, start: float, end: float) -> tuple[float | None, float | None]:
         """Peak (tree RSS MB, server PSS MB) among the samples taken in [start, end] (unix time)."""

@@ -152,7 +152,8 @@ def add_ratios(results: list[dict]) -> None:
 COLUMNS = [("subjects", "subjects", ","), ("exit_code", "rc", ""), ("rows_read", "rows", ","),
            ("wall_seconds", "wall s", ".0f"), ("wall_vs_smallest", "x wall", ".2f"),
            ("rows_vs_smallest", "x rows", ".2f"), ("peak_tree_rss_mb", "tree MB", ".0f"),
-           ("peak_postgres_pss_mb", "pg MB", ".0f"), ("rows_per_s_overall", "rows/s", ",")]
+           ("peak_postgres_pss_mb", "pg MB", ".0f"), ("peak_tree_plus_server_pss_mb", "tree+pg PSS MB", ".0f"),
+           ("rows_per_s_overall", "rows/s", ",")]
 
 
 def print_results(results: list[dict]) -> None:
@@ -162,6 +163,9 @@ def print_results(results: list[dict]) -> None:
     rows = [{"subjects": r["subjects"], **r["phases"]} for r in results]
     print("phases (s):")
     print_table(rows, [("subjects", "subjects", ",")] + [(p, p, ".0f") for p in phase_names])
+    for r in results:   # which processes hold the memory, and which ones coexist at the peak
+        print(f"{r['subjects']:,} subjects, peak RSS by role (MB): {r.get('peak_rss_by_role_mb')}")
+        print(f"{r['subjects']:,} subjects, at the tree's peak (MB): {r.get('at_tree_peak_mb')}")
 
 
 def _merge(name: str, fresh: list[dict]) -> list[dict]:
@@ -203,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     targets = {
         "city_within_30_min": (city["wall_seconds"] <= TARGET_CITY_SECONDS and city["exit_code"] == 0) if city else None,
         "peak_tree_below_2gb": all(r["peak_tree_rss_mb"] < TARGET_PEAK_MB for r in results),
+        # the target counted as the brief says: the tree's PSS plus the server's PSS
+        "peak_pss_below_2gb": all((r.get("peak_tree_plus_server_pss_mb") or 0) < TARGET_PEAK_MB for r in results),
     }
     print(f"targets: {targets}")
     write_results(args.name, {"benchmark": "end_to_end", "machine": info,

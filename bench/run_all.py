@@ -1,12 +1,13 @@
-"""Every benchmark of CONTRACT §6 (`make bench`): ingest, transform, end to end.
+"""Every benchmark of CONTRACT §6 (`make bench`): ingest, transform, end to end, quality gates.
 
-    python bench/run_all.py [--quick] [--scale N] [--city] [--only ingest,transform,end_to_end]
+    python bench/run_all.py [--quick] [--scale N] [--city] [--only ingest,transform,end_to_end,gates]
                             [--tree DIR]
 
 Each benchmark runs as its own process (its own memory, its own failure), prints its tables and
 writes bench/results/<name>.json with the machine, the parameters, the raw numbers and the ratios.
   --quick   a small run (ingest 20,000 rows once; transform 300 → 3,000 subjects; end to end at
-            300 subjects); results of transform and end to end go to bench/results/quick/.
+            300 subjects; gates on 100,000 raw rows); results of transform, end to end and gates
+            go to bench/results/quick/.
   --scale N subjects at 1x for transform and end to end (default 2,000).
   --city    end to end also at city scale (300,000 subjects; ~30 min and ~12.6M rows).
   --tree    run `make run` (end to end) in another checkout, e.g. a frozen copy of HEAD.
@@ -24,7 +25,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-ALL = ("ingest", "transform", "end_to_end")
+ALL = ("ingest", "transform", "end_to_end", "gates")
 
 
 def commands(args) -> dict[str, list[str]]:
@@ -35,7 +36,8 @@ def commands(args) -> dict[str, list[str]]:
     end_to_end = [py, str(BENCH / "end_to_end.py"), "--subjects", str(subjects)] + (["--city"] if args.city else [])
     if args.tree:
         end_to_end += ["--tree", str(args.tree)]
-    return {"ingest": ingest, "transform": transform, "end_to_end": end_to_end}
+    gates = [py, str(BENCH / "gates.py")] + (["--rows", "100000"] if args.quick else [])
+    return {"ingest": ingest, "transform": transform, "end_to_end": end_to_end, "gates": gates}
 
 
 def results_dir(quick: bool) -> Path:
@@ -82,6 +84,10 @@ def target_lines(folder: Path) -> list[str]:
         biggest = max(r["subjects"] for r in e2e["results"])
         lines.append(f"peak memory < 2 GB (make run tree):    {peak:.0f} MB at up to {biggest:,} subjects  "
                      f"{'MET' if peak < 2048 else 'NOT MET'}")
+    gates = _load(folder, "gates")
+    if gates:   # measured, no target: how much the scoped raw gate saves
+        lines.append(f"raw gate scoped to the new files:      {gates['scoped_speedup']:.1f}x faster than the whole "
+                     f"table ({gates['setup']['rows']:,} rows, {gates['setup']['new_rows']:,} new)")
     return lines
 
 

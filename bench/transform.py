@@ -2,22 +2,26 @@
 incremental run after 1 % new deliveries, measured side by side.
 
     python bench/transform.py [--subjects 2000] [--scales 1,10] [--share 0.01] [--explain 3]
-                              [--as-of YYYY-MM-DD] [--keep] [--name transform]
+                              [--as-of YYYY-MM-DD] [--keep] [--reuse DATABASE] [--name transform]
 
 Per scale: the sample (include.sample_data.write_sample, cached under /tmp/bench-transform-<n>/)
 is ingested with include.ingest.ingest_all into a fresh database of the embedded PostgreSQL
 of STATE_DIR (or WAREHOUSE_URL's server; the database is dropped afterwards); then
   1. `dbt build --full-refresh`: wall time, peak RSS of the dbt process tree, peak PSS of the
      server, temp bytes the server spilled; per model from target/run_results.json;
-  2. corrections for `share` of the subjects: one tax file and one utilities file with their
-     latest month, delivered later (as-of 09:00), loaded with include.ingest.load_file;
-  3. `dbt build` again without --full-refresh (what the daily run does): ratio incremental/full;
+  2. the build is recorded as published (audit.publication_log, as the publish step does);
+  3. two daily runs, each: corrections for `share` of the subjects (one tax file and one utilities
+     file with their latest month, delivered later on as-of), loaded with include.ingest.load_file,
+     then `dbt build` without --full-refresh, then recorded as published. The first after a full
+     rebuild also re-tests the rebuilt staging rows; the second is the steady state: ratio
+     incremental/full;
   4. EXPLAIN (ANALYZE, BUFFERS) of the slowest models' compiled SQL.
 Prints the tables and writes bench/results/<name>.json. Target: incremental ≤ 10 % of full.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import datetime as dt
 import json
@@ -75,14 +79,15 @@ def _cell(value, column_type: str) -> str:
     return str(value)
 
 
-def write_corrections(url: str, landing: Path, subjects: int, share: float, as_of: dt.date) -> dict[str, tuple[str, int]]:
+def write_corrections(url: str, landing: Path, subjects: int, share: float, as_of: dt.date,
+                      day: int = 1) -> dict[str, tuple[str, int]]:
     """For round(share × subjects) subjects: their latest-month rows of tax and utilities again,
     amounts changed, in one new file per feed delivered on as-of at 09:00 (after every sample file).
     Returns {feed: (file name, rows)}."""
     from include import feeds
 
     picked = max(1, round(subjects * share))
-    arrived = dt.datetime.combine(as_of, dt.time(9, 0), SHANGHAI).timestamp()
+    arrived = dt.datetime.combine(as_of, dt.time(8 + day, 0), SHANGHAI).timestamp()
     written = {}
     with psycopg.connect(url) as conn:
         for feed in CORRECTED_FEEDS:
@@ -97,7 +102,7 @@ def write_corrections(url: str, landing: Path, subjects: int, share: float, as_o
                 "select {cols} from {t} join chosen using (uscc) where period = (select period from latest)"
             ).format(t=table, cols=sql.SQL(", ").join(sql.Identifier(feed, c) for c, _, _ in columns))
             rows = conn.execute(query, (picked,)).fetchall()
-            path = landing / feed / f"bench_correction_{feed}_{as_of:%Y%m%d}.csv"
+            path = landing / feed / f"bench_correction_{feed}_{as_of:%Y%m%d}_{day}.csv"
             with path.open("w", encoding="utf-8", newline="") as f:
                 out = csv.writer(f)
                 out.writerow([h for _, h, _ in columns])
@@ -142,6 +147,19 @@ def dbt_build(url: str, as_of: dt.date, target: Path, full_refresh: bool) -> dic
     return {"seconds": round(seconds, 2), **memory,
             "server_temp_mb": round((temp_bytes(url) - spilled_before) / MB, 1),
             "seconds_by_type": _by_type(nodes), "nodes": nodes}
+
+
+def mark_published(url: str, as_of: dt.date) -> None:
+    """The daily run follows a publication. Record the full build as published the way the publish
+    step does for the next build (audit.publication_log with the build's build_xmin), without the
+    swap: tests of the big incremental tables then check the rows written since, as they do daily."""
+    from include.publish import PUBLICATION_LOG_DDL
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(PUBLICATION_LOG_DDL)
+        conn.execute("insert into audit.publication_log (version, as_of, pipeline_version, row_counts, gate_results,"
+                     " build_xmin) select %s, %s, 'bench', '{}', '[]', build_xmin from staging.build_started",
+                     (f"{as_of.isoformat()}.bench-{time.time_ns()}", as_of))
 
 
 def _unix(stamp: str) -> float:
@@ -220,8 +238,15 @@ def table_sizes(url: str) -> dict:
 
 
 # --- one scale --------------------------------------------------------------------------------------
-def bench_scale(server_url: str, subjects: int, as_of: dt.date, share: float, explain: int, keep: bool) -> dict:
-    from include.ingest import ingest_all, load_file
+@contextlib.contextmanager
+def existing_database(server_url: str, name: str):
+    """A database kept by an earlier `--keep` run (its raw tables already loaded), left in place."""
+    yield psycopg.conninfo.make_conninfo(server_url, dbname=name)
+
+
+def bench_scale(server_url: str, subjects: int, as_of: dt.date, share: float, explain: int, keep: bool,
+                reuse: str | None = None) -> dict:
+    from include.ingest import ingest_all
     from include.scratch_db import scratch_database
 
     say(f"transform: {subjects:,} subjects — sample")
@@ -229,23 +254,31 @@ def bench_scale(server_url: str, subjects: int, as_of: dt.date, share: float, ex
     for stale in landing.glob("*/bench_correction_*"):
         stale.unlink()   # a previous run's corrections
     work = Path(f"/tmp/bench-transform-{subjects}")
-    with scratch_database(server_url, f"bench_tx_{subjects}", keep=keep) as url:
-        say(f"transform: {subjects:,} subjects — ingest")
+    database = existing_database(server_url, reuse) if reuse else scratch_database(server_url, f"bench_tx_{subjects}", keep=keep)
+    with database as url:
+        say(f"transform: {subjects:,} subjects — ingest" + (f" (reusing database {reuse})" if reuse else ""))
         started = time.perf_counter()
-        loaded = ingest_all(url, landing)
+        loaded = [] if reuse else ingest_all(url, landing)
         ingest_seconds = time.perf_counter() - started
-        rows = sum(r.get("rows_loaded") or 0 for r in loaded)
+        if reuse:
+            from include.ingest.schema import ensure_schemas
+            ensure_schemas(url)          # the ledger as this code has it (e.g. load_xid)
+            with psycopg.connect(url) as conn:
+                rows, files = conn.execute("select coalesce(sum(rows_loaded), 0), count(*) from audit.file_ledger"
+                                           " where status = 'loaded'").fetchone()
+            loaded = [{}] * files
+        else:
+            rows = sum(r.get("rows_loaded") or 0 for r in loaded)
         say(f"transform: {subjects:,} subjects — dbt build --full-refresh ({rows:,} raw rows)")
         full = dbt_build(url, as_of, work / "target-full", full_refresh=True)
         sizes = table_sizes(url)
-        corrections = write_corrections(url, landing, subjects, share, as_of)
-        started = time.perf_counter()
-        for feed, (file_name, _) in corrections.items():
-            result = load_file(url, feed, file_name, landing)
-            assert result["status"] == "loaded", result
-        correction_ingest = time.perf_counter() - started
-        say(f"transform: {subjects:,} subjects — dbt build (incremental, {sum(n for _, n in corrections.values())} new rows)")
-        incremental = dbt_build(url, as_of, work / "target-incremental", full_refresh=False)
+        # Two daily runs, each after a publication: the first after a full rebuild re-tests the
+        # rebuilt staging rows (written since the published build began); the second is the
+        # steady state of a daily run, and the one compared with the full build.
+        mark_published(url, as_of)
+        first, _, _ = daily_run(url, landing, subjects, share, as_of, work, day=1)
+        mark_published(url, as_of)
+        incremental, corrections, correction_ingest = daily_run(url, landing, subjects, share, as_of, work, day=2)
         plans = explain_slowest(url, work / "target-full", full["nodes"], explain) if explain else []
     incremental_seconds = {n["node"]: n["seconds"] for n in incremental["nodes"]}
     slowest = [dict(n, incremental_seconds=incremental_seconds.get(n["node"])) for n in full["nodes"]
@@ -253,11 +286,30 @@ def bench_scale(server_url: str, subjects: int, as_of: dt.date, share: float, ex
     return {"subjects": subjects, "raw_rows_loaded": rows, "files": len(loaded),
             "sample_seconds": round(sample_seconds, 1) if sample_seconds is not None else None,
             "ingest_seconds": round(ingest_seconds, 1), "full": _summary(full), "incremental": _summary(incremental),
+            "first_incremental_after_full": _summary(first),
+            "first_incremental_vs_full": ratio(first["seconds"], full["seconds"]),
             "correction_rows": {f: n for f, (_, n) in corrections.items()},
             "correction_ingest_seconds": round(correction_ingest, 2),
             "incremental_vs_full": ratio(incremental["seconds"], full["seconds"]),
             "slowest_models": slowest, "table_sizes": sizes, "explain": plans,
             "all_nodes_full": full["nodes"], "all_nodes_incremental": incremental["nodes"]}
+
+
+def daily_run(url: str, landing: Path, subjects: int, share: float, as_of: dt.date, work: Path, day: int):
+    """Corrections for `share` of the subjects delivered and loaded, then `dbt build` without
+    --full-refresh (what the daily run does): (build, corrections, seconds loading them)."""
+    from include.ingest import load_file
+
+    corrections = write_corrections(url, landing, subjects, share, as_of, day=day)
+    started = time.perf_counter()
+    for feed, (file_name, _) in corrections.items():
+        result = load_file(url, feed, file_name, landing)
+        assert result["status"] == "loaded", result
+    loading = time.perf_counter() - started
+    say(f"transform: {subjects:,} subjects — dbt build (incremental day {day}, "
+        f"{sum(n for _, n in corrections.values())} new rows)")
+    build = dbt_build(url, as_of, work / f"target-incremental-{day}", full_refresh=False)
+    return build, corrections, loading
 
 
 def _summary(build: dict) -> dict:
@@ -300,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--as-of", default=os.environ.get("AS_OF", DEFAULT_AS_OF))
     parser.add_argument("--keep", action="store_true", help="keep the benchmark databases")
     parser.add_argument("--name", default="transform")
+    parser.add_argument("--reuse", metavar="DATABASE",
+                        help="use this database kept by an earlier --keep run instead of ingesting again (one scale)")
     args = parser.parse_args(argv)
     as_of = dt.date.fromisoformat(args.as_of)
     scales = [int(s) for s in args.scales.split(",")]
@@ -311,7 +365,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         embedded_pg.start()
         server_url = embedded_pg.url("postgres")
-    results = [bench_scale(server_url, args.subjects * k, as_of, args.share, args.explain, args.keep) for k in scales]
+    if args.reuse and len(scales) != 1:
+        parser.error("--reuse takes one scale")
+    results = [bench_scale(server_url, args.subjects * k, as_of, args.share, args.explain, args.keep, args.reuse)
+               for k in scales]
     print_results(results)
     targets = {"incremental_at_most_10_percent": all(r["incremental_vs_full"] <= TARGET_INCREMENTAL_SHARE for r in results)}
     print(f"targets: {targets}")

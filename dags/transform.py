@@ -11,7 +11,7 @@ from functools import reduce
 
 from airflow.sdk import dag, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import TestBehavior
+from cosmos.constants import InvocationMode, TestBehavior
 
 from include import assets, feeds, quality, settings
 from include.run_context import AS_OF_PARAM, DEFAULT_ARGS, START_DATE, as_of_from
@@ -30,7 +30,8 @@ def resolve_as_of(conf, params) -> str:
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
-    params=AS_OF_PARAM,
+    # full_refresh: rebuild the incremental models from raw (`dbt build --full-refresh`).
+    params={**AS_OF_PARAM, "full_refresh": False},
     user_defined_macros={"resolve_as_of": resolve_as_of},
     tags=["transform", "dbt"],
     doc_md=__doc__,
@@ -41,14 +42,20 @@ def transform():
         project_config=ProjectConfig(PROJECT_DIR),
         profile_config=ProfileConfig(profile_name=PROFILE_NAME, target_name=TARGET_NAME,
                                      profiles_yml_filepath=PROJECT_DIR / "profiles.yml"),
-        execution_config=ExecutionConfig(dbt_executable_path=dbt_executable()),
+        # dbt in-process (Cosmos' dbtRunner): a subprocess per task returns dbt's ~8 MB per task
+        # to the OS but costs ~3 s of start-up per task (docs/performance.md "Memory").
+        execution_config=ExecutionConfig(dbt_executable_path=dbt_executable(),
+                                         invocation_mode=InvocationMode.DBT_RUNNER),
         # BUILD: each model is one `dbt build` of itself and its tests (half the dbt invocations of
         # AFTER_EACH); a test spanning several models (relationships) waits for all of them.
+        # `dbt ls` on a Cosmos cache miss also in a subprocess, not in every process parsing this file.
         render_config=RenderConfig(test_behavior=TestBehavior.BUILD, emit_datasets=False,
+                                   invocation_mode=InvocationMode.SUBPROCESS,
                                    should_detach_multiple_parents_tests=True,
                                    env_vars=dbt_env(settings.warehouse_url())),
         operator_args={
             "vars": {"as_of": "{{ resolve_as_of(dag_run.conf, params) }}"},
+            "full_refresh": "{{ (dag_run.conf or {}).get('full_refresh', params.full_refresh) }}",
             "env": dbt_env(settings.warehouse_url()),
             "append_env": True,
             "install_deps": False,
@@ -60,8 +67,13 @@ def transform():
     @task(outlets=[assets.build_asset()], retries=0)
     def staging_gate(params=None, dag_run=None) -> dict:
         as_of = as_of_from(params, dag_run.conf if dag_run else None)
+        # Only rows loaded since each table's last passing staging gate (docs/quality.md, "Scope"),
+        # unless the models were rebuilt from raw: then old rows are new results of new code.
+        full_refresh = str(((dag_run.conf if dag_run else None) or {}).get(
+            "full_refresh", (params or {}).get("full_refresh", False))).lower() in ("true", "1")
         result = quality.run_gate(settings.warehouse_url(), "staging", as_of,
-                                  settings.export_dir() / as_of.isoformat() / "quality")
+                                  settings.export_dir() / as_of.isoformat() / "quality",
+                                  incremental=not full_refresh)
         quality.raise_if_blocked(result)
         return {k: result[k] for k in ("checkpoint", "success", "warnings")}
 

@@ -11,6 +11,26 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
+
+
+def dag_file(dag_id: str) -> str | None:
+    """The one file defining `dag_id`, as Airflow's metadata last recorded it (`dags reserialize`).
+
+    Parsing only it keeps what the other DAG files import out of this process: the ingest runners
+    never load Cosmos' dbt graph (a `dbt ls` in-process on a cache miss, +200 MB), the transform
+    runner not the ingest DAGs. None (parse the whole folder) when Airflow does not know the DAG yet.
+    """
+    from airflow.configuration import conf
+    from airflow.models.dag import DagModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = session.query(DagModel).filter(DagModel.dag_id == dag_id).one_or_none()
+        relative = row.relative_fileloc if row is not None else None
+    # Relative to THIS dags folder: the recorded absolute path may be another copy of the project.
+    path = Path(conf.get("core", "dags_folder")) / relative if relative else None
+    return str(path) if path is not None and path.is_file() else None
 
 
 def run(dag_ids: list[str], conf: dict, stop_on_failure: bool) -> bool:
@@ -21,7 +41,7 @@ def run(dag_ids: list[str], conf: dict, stop_on_failure: bool) -> bool:
     for dag_id in dag_ids:
         started = time.monotonic()
         try:
-            dag = get_bagged_dag(None, dag_id)
+            dag = get_bagged_dag(None, dag_id, dagfile_path=dag_file(dag_id))
             state = dag.test(run_conf=conf).state
         except Exception as exc:  # a DAG that cannot even start: report it, go on with the others
             state = f"error: {type(exc).__name__}: {exc}"

@@ -12,7 +12,6 @@ import csv
 import datetime as dt
 import decimal
 import hashlib
-import io
 import json
 import os
 from pathlib import Path
@@ -52,35 +51,54 @@ def _publication(conn: psycopg.Connection, version: str, as_of: dt.date) -> dict
             "pipeline_version": latest[3], "gate_results": latest[4]}
 
 
-def _read(conn: psycopg.Connection) -> tuple[list[tuple[str, str]], list[tuple]]:
-    query = sql.SQL("select * from {} order by uscc").format(sql.Identifier(*SOURCE))
+BATCH_ROWS = 20_000
+
+
+def _columns(conn: psycopg.Connection) -> list[tuple[str, str]]:
+    """(name, PostgreSQL type name) of the published table, in table order."""
+    query = sql.SQL("select * from {} limit 0").format(sql.Identifier(*SOURCE))
     with conn.cursor() as cur:
         cur.execute(query)
-        columns = [(d.name, conn.adapters.types.get(d.type_code).name
-                    if conn.adapters.types.get(d.type_code) else "text") for d in cur.description]
-        return columns, cur.fetchall()
+        return [(d.name, conn.adapters.types.get(d.type_code).name
+                 if conn.adapters.types.get(d.type_code) else "text") for d in cur.description]
 
 
-def _arrow_column(pg_type: str, values: list) -> pa.Array:
+def _numeric_scales(conn: psycopg.Connection, columns: list[tuple[str, str]]) -> dict[str, int]:
+    """Per numeric column, the largest scale of its values: the Arrow decimal that holds every value
+    exactly, known before the first batch is written (same data, same schema)."""
+    numeric = [n for n, t in columns if t == "numeric"]
+    if not numeric:
+        return {}
+    query = sql.SQL("select {} from {}").format(
+        sql.SQL(", ").join(sql.SQL("coalesce(max(scale({})), 0)").format(sql.Identifier(n)) for n in numeric),
+        sql.Identifier(*SOURCE))
+    return dict(zip(numeric, conn.execute(query).fetchone()))
+
+
+def _batches(conn: psycopg.Connection):
+    """The published rows in `uscc` order, BATCH_ROWS at a time, from a server-side cursor: the
+    export holds one batch, not 300,000 rows at city scale (it was the largest memory peak)."""
+    query = sql.SQL("select * from {} order by uscc").format(sql.Identifier(*SOURCE))
+    with conn.cursor(name="financing_profile_export") as cur:
+        cur.itersize = BATCH_ROWS
+        cur.execute(query)
+        while rows := cur.fetchmany(BATCH_ROWS):
+            yield rows
+
+
+def _arrow_column(pg_type: str, values: list, scale: int | None = None) -> pa.Array:
     if pg_type == "numeric":
-        present = [v for v in values if v is not None]
-        if not present:
-            return pa.array(values, type=pa.decimal128(38, 0))
-        # The narrowest decimal that holds every value exactly: same data, same schema.
-        scale = max(max(-v.as_tuple().exponent, 0) for v in present)
-        return pa.array([None if v is None else v.quantize(decimal.Decimal(1).scaleb(-scale)) for v in values],
-                        type=pa.decimal128(38, scale))
+        quantum = decimal.Decimal(1).scaleb(-(scale or 0))
+        return pa.array([None if v is None else v.quantize(quantum) for v in values],
+                        type=pa.decimal128(38, scale or 0))
     if pg_type in ("json", "jsonb"):
         values = [None if v is None else json.dumps(v, ensure_ascii=False, sort_keys=True) for v in values]
     return pa.array(values, type=_ARROW_TYPES.get(pg_type, pa.string()))
 
 
-def _parquet_bytes(columns: list[tuple[str, str]], rows: list[tuple]) -> bytes:
-    arrays = [_arrow_column(t, [r[i] for r in rows]) for i, (_, t) in enumerate(columns)]
-    table = pa.Table.from_arrays(arrays, names=[n for n, _ in columns])
-    buffer = io.BytesIO()
-    pq.write_table(table, buffer, compression="zstd")
-    return buffer.getvalue()
+def _arrow_batch(columns: list[tuple[str, str]], scales: dict[str, int], rows: list[tuple]) -> pa.RecordBatch:
+    arrays = [_arrow_column(t, [r[i] for r in rows], scales.get(n)) for i, (n, t) in enumerate(columns)]
+    return pa.RecordBatch.from_arrays(arrays, names=[n for n, _ in columns])
 
 
 def _csv_cell(value) -> str:
@@ -97,16 +115,12 @@ def _csv_cell(value) -> str:
     return str(value)
 
 
-def _csv_bytes(columns: list[tuple[str, str]], rows: list[tuple]) -> bytes:
-    text = io.StringIO(newline="")
-    writer = csv.writer(text, lineterminator="\r\n")
-    writer.writerow([n for n, _ in columns])
-    writer.writerows([_csv_cell(v) for v in row] for row in rows)
-    return text.getvalue().encode("utf-8-sig")
+def _temporary(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = _temporary(path)
     with open(tmp, "wb") as f:
         f.write(data)
         f.flush()
@@ -114,33 +128,73 @@ def _write_atomically(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def _file_facts(path: Path) -> dict:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return {"sha256": digest.hexdigest(), "bytes": path.stat().st_size}
+
+
+def _write_data_files(conn: psycopg.Connection, out: Path, columns: list[tuple[str, str]],
+                      scales: dict[str, int]) -> tuple[int, dict[str, Path]]:
+    """Parquet and CSV written side by side, batch by batch, to temporary names (renamed later)."""
+    parquet_tmp, csv_tmp = _temporary(out / f"{DATASET}.parquet"), _temporary(out / f"{DATASET}.csv")
+    schema = _arrow_batch(columns, scales, []).schema
+    try:
+        rows_written = _fill(conn, parquet_tmp, csv_tmp, columns, scales, schema)
+    except BaseException:
+        for tmp in (parquet_tmp, csv_tmp):
+            tmp.unlink(missing_ok=True)
+        raise
+    return rows_written, {f"{DATASET}.parquet": parquet_tmp, f"{DATASET}.csv": csv_tmp}
+
+
+def _fill(conn: psycopg.Connection, parquet_tmp: Path, csv_tmp: Path, columns: list[tuple[str, str]],
+          scales: dict[str, int], schema: pa.Schema) -> int:
+    rows_written = 0
+    with pq.ParquetWriter(parquet_tmp, schema, compression="zstd") as parquet, \
+            open(csv_tmp, "w", encoding="utf-8-sig", newline="") as text:
+        writer = csv.writer(text, lineterminator="\r\n")
+        writer.writerow([n for n, _ in columns])
+        for rows in _batches(conn):
+            parquet.write_batch(_arrow_batch(columns, scales, rows))
+            writer.writerows([_csv_cell(v) for v in row] for row in rows)
+            rows_written += len(rows)
+        text.flush()
+        os.fsync(text.fileno())
+    with open(parquet_tmp, "rb") as f:
+        os.fsync(f.fileno())
+    return rows_written
+
+
 def write_exports(conninfo: str, as_of: dt.date, export_dir: Path, version: str) -> dict:
     """Write the three files for publication `version`; returns the manifest (plus `export_dir`)."""
+    out = Path(export_dir) / as_of.isoformat()
     with psycopg.connect(conninfo) as conn:
         # One snapshot for the log check and the rows: a publish in between cannot mix them.
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True
         with conn.transaction():
             publication = _publication(conn, version, as_of)
-            columns, rows = _read(conn)
-    files = {f"{DATASET}.parquet": _parquet_bytes(columns, rows), f"{DATASET}.csv": _csv_bytes(columns, rows)}
+            out.mkdir(parents=True, exist_ok=True)      # only for a publication that may be exported
+            columns = _columns(conn)
+            row_count, written = _write_data_files(conn, out, columns, _numeric_scales(conn, columns))
+    facts = {name: _file_facts(tmp) for name, tmp in written.items()}
     manifest = {
         "dataset": f"{SOURCE[0]}.{SOURCE[1]}",
         "as_of": as_of.isoformat(),
         "publication_version": publication["version"],
         "published_at": publication["published_at"],
         "pipeline_version": publication["pipeline_version"],
-        "row_count": len(rows),
+        "row_count": row_count,
         "order_by": ["uscc"],
         "columns": [{"name": n, "type": t} for n, t in columns],
-        "files": {name: {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
-                  for name, data in files.items()},
+        "files": facts,
         "gate_results": publication["gate_results"],
     }
-    out = Path(export_dir) / as_of.isoformat()
-    out.mkdir(parents=True, exist_ok=True)
-    for name, data in files.items():
-        _write_atomically(out / name, data)
+    for name, tmp in written.items():
+        os.replace(tmp, out / name)
     body = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
     _write_atomically(out / "manifest.json", body.encode("utf-8"))
     return {**manifest, "export_dir": str(out)}

@@ -55,11 +55,13 @@ def _airflow(args: list[str], env: dict, log: Path | None = None, check: bool = 
 
 def prepare_airflow(env: dict) -> None:
     """Migrate the metadata database once per Airflow version; pools; serialize the DAGs."""
-    import airflow
+    # The version from the package's metadata, not `import airflow`: this process lives through
+    # the whole run beside the DAG runners, and Airflow's import alone is ~100 MB of it.
+    from importlib.metadata import version
 
     home = Path(env["AIRFLOW_HOME"])
     home.mkdir(parents=True, exist_ok=True)
-    marker = home / f".migrated-{airflow.__version__}"
+    marker = home / f".migrated-{version('apache-airflow')}"
     if not marker.exists():
         say("preparing Airflow's metadata database (first run only)…")
         _airflow(["db", "migrate"], env)
@@ -78,10 +80,12 @@ def landing_is_empty(landing: Path) -> bool:
 def ensure_sample(landing: Path, as_of) -> None:
     if not landing_is_empty(landing):
         return
-    from include import sample_data
-
     say(f"landing zone {landing} is empty: writing the sample deliveries ({SAMPLE_SUBJECTS} subjects)…")
-    sample_data.write_sample(landing, SAMPLE_SUBJECTS, as_of, progress=True)
+    # In a process of its own: the generated registry (hundreds of MB at city scale) is returned
+    # when it ends, instead of staying in this process's heap for the rest of the run.
+    subprocess.run([sys.executable, "-m", "include.sample_data", "--subjects", str(SAMPLE_SUBJECTS),
+                    "--as-of", as_of.isoformat(), "--landing", str(landing)],
+                   cwd=settings.REPO_ROOT, stdout=subprocess.DEVNULL, check=True)
 
 
 def dag_ids() -> list[str]:
@@ -131,7 +135,7 @@ def current_publication(url: str, as_of) -> str | None:
     from include.publish import pipeline_version
 
     version = pipeline_version()
-    if os.environ.get("REBUILD") or version == "unknown" or version.endswith("-dirty"):
+    if os.environ.get("REBUILD") or os.environ.get("FULL_REFRESH") or version == "unknown" or version.endswith("-dirty"):
         return None
     manifest = settings.export_dir() / as_of.isoformat() / "manifest.json"
     with psycopg.connect(url) as conn:
@@ -151,7 +155,9 @@ def current_publication(url: str, as_of) -> str | None:
 
 def run_dags(env: dict, as_of, log_dir: Path) -> bool:
     """Every ingest DAG (two worker processes), then `transform`, then `publish`, via Airflow."""
-    conf = json.dumps({"as_of": as_of.isoformat()})
+    # FULL_REFRESH=1: the transform rebuilds its incremental tables from raw (dbt --full-refresh),
+    # e.g. after an upgrade changed their columns (dbt then says so and stops).
+    conf = json.dumps({"as_of": as_of.isoformat(), **({"full_refresh": True} if os.environ.get("FULL_REFRESH") else {})})
     ingest = [d for d in dag_ids() if d.startswith("ingest_")]
     runners = [_start_runner(group, conf, env, log_dir / f"ingest-{i}.log", stop_on_failure=False)
                for i, group in enumerate(_ingest_groups(ingest))]

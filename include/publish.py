@@ -46,6 +46,9 @@ create table if not exists audit.publication_log (
     gate_results     jsonb       not null
 );
 create index if not exists publication_log_as_of_idx on audit.publication_log (as_of, published_at);
+-- Where the published build began (staging.build_started): the big incremental tables' tests check
+-- only rows written since then (dbt macro unpublished_rows).
+alter table audit.publication_log add column if not exists build_xmin xid8;
 -- What lenders were given per AS_OF: financing_profile_changes compares the next build with the
 -- latest EARLIER AS_OF here, so a rerun for the same AS_OF publishes the same changes.
 create schema if not exists history;
@@ -228,10 +231,21 @@ def _swap(conn: psycopg.Connection, as_of: dt.date, gate_results: list[dict]) ->
     conn.execute("insert into history.financing_profile_publications (as_of, version, uscc, subject_name, profile_hash)"
                  " select %s, %s, uscc, subject_name, profile_hash from export.financing_profile", (as_of, version))
     conn.execute(
-        "insert into audit.publication_log (version, as_of, pipeline_version, row_counts, gate_results) "
-        "values (%s, %s, %s, %s, %s)",
-        (version, as_of, pipeline_version(), Jsonb(row_counts), Jsonb([_gate_summary(g) for g in gate_results])))
+        "insert into audit.publication_log (version, as_of, pipeline_version, row_counts, gate_results, build_xmin) "
+        "values (%s, %s, %s, %s, %s, %s::xid8)",
+        (version, as_of, pipeline_version(), Jsonb(row_counts), Jsonb([_gate_summary(g) for g in gate_results]),
+         _build_xmin(conn)))
     return {"version": version, "as_of": as_of.isoformat(), "row_counts": row_counts}
+
+
+def _build_xmin(conn: psycopg.Connection) -> str | None:
+    """Where the build being published began, if dbt recorded it (staging.build_started). A newer
+    transform may already have begun: then its start is recorded, which only makes its own rows
+    count as unpublished — they are, and its tests check them."""
+    if conn.execute("select to_regclass('staging.build_started') is null").fetchone()[0]:
+        return None
+    row = conn.execute("select build_xmin::text from staging.build_started").fetchone()
+    return row[0] if row else None
 
 
 def publish(conninfo: str, as_of: dt.date, gate_results: list[dict]) -> dict:

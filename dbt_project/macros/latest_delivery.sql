@@ -1,11 +1,11 @@
 {#- Every row of raw.<feed> with its delivery from the ledger: raw rows carry only the file's sha256
-    and their row number; the file's name, arrival and load times live once per file in
-    audit.file_ledger, unique per (feed, sha256) among loaded files (docs/internals.md). -#}
+    and their row number; the file's name, arrival, load time and loading transaction live once
+    per file in audit.file_ledger, unique per (feed, sha256) among loaded files (docs/internals.md). -#}
 {% macro raw_with_delivery(relation) -%}
 select raw_row.*,
        delivery.file_name as _file_name,
        delivery.received_at as _arrived_at,
-       delivery.loaded_at as _loaded_at
+       delivery.load_xid as _load_xid
 from {{ relation }} as raw_row
 join {{ source('audit', 'file_ledger') }} as delivery
   on delivery.feed = '{{ relation.identifier }}'
@@ -14,30 +14,75 @@ join {{ source('audit', 'file_ledger') }} as delivery
 {%- endmacro %}
 
 {#- The latest delivery of a business key wins (a department re-sends corrected rows):
-    ordered by file arrival, then file name, then row number, all descending. -#}
-{% macro latest_delivery(relation, key_columns, where=none) -%}
+    ordered by file arrival, then file name, then row number, all descending.
+    In an incremental model's incremental run, see latest_new_delivery.
+    `subject_column`: also collect, per key, the subjects its deliveries named (_key_subjects), so
+    that a correction moving a record to another subject marks both as changed. -#}
+{% macro latest_delivery(relation, key_columns, subject_column=none, current_key_columns=none) -%}
+{%- if is_incremental() -%}
+{{ latest_new_delivery(relation, key_columns, subject_column, current_key_columns or key_columns) }}
+{%- else -%}
 select *
-from (
-    select delivered.*,
-           row_number() over (
-               partition by {{ key_columns | join(', ') }}
-               order by _arrived_at desc, _file_name desc, _row_number desc
-           ) as _delivery_rank,
-           max(_loaded_at) over (partition by {{ key_columns | join(', ') }}) as _last_loaded_at
-    from ({{ raw_with_delivery(relation) }}) as delivered
-    {% if where %}where {{ where }}{% endif %}
-) as ranked
+from ({{ ranked_deliveries(raw_with_delivery(relation), key_columns, subject_column, '_key_subjects') }}) as ranked
 where _delivery_rank = 1
+{%- endif %}
 {%- endmacro %}
 
-{#- Incremental staging: only business keys that received rows since the last run are recomputed,
-    from all their deliveries (so a late file with an older arrival time cannot win wrongly). -#}
-{% macro keys_with_new_rows(relation, key_columns) -%}
-({{ key_columns | join(', ') }}) in (
-    select {{ key_columns | join(', ') }} from {{ relation }}
-    where _file_sha256 in (
-        select sha256 from {{ source('audit', 'file_ledger') }}
-        where feed = '{{ relation.identifier }}' and status = 'loaded'
-          and loaded_at > (select coalesce(max(_last_loaded_at), '-infinity'::timestamptz) from {{ this }}))
-)
+{#- The incremental case: only rows of files loaded since this model last read the ledger, and of
+    those only each key's latest that also beats the key's current row in this model. The current
+    row is already the latest of every earlier delivery, so the result is the latest of all
+    deliveries — the row a full build picks — from one pass over the new files' rows instead of
+    windowing the feed's whole history. "Since" is by transaction id, not time (see build_marks).
+    A key whose new rows all lose (a late file with an older arrival) is not rewritten.
+    _key_subjects then gathers the subjects of the deliveries that changed the row. -#}
+{% macro latest_new_delivery(relation, key_columns, subject_column, current_key_columns) -%}
+select ranked.*
+    {%- if subject_column %},
+    array(select distinct s from unnest(ranked._new_subjects || coalesce(current_row._key_subjects, '{}')) as s
+          where s is not null order by s) as _key_subjects
+    {%- endif %}
+from ({{ ranked_deliveries(raw_with_delivery(relation) ~ "\n and delivery.load_xid >= " ~ seen_watermark(),
+                           key_columns, subject_column, '_new_subjects') }}) as ranked
+left join {{ this }} as current_row
+       on {% for k in key_columns %}current_row.{{ current_key_columns[loop.index0] }} = ranked.{{ k }}{% if not loop.last %} and {% endif %}{% endfor %}
+where ranked._delivery_rank = 1
+  and (current_row.source_file is null
+       or (ranked._arrived_at, ranked._file_name, ranked._row_number)
+          > (current_row.arrived_at, current_row.source_file, current_row.source_row))
+{%- endmacro %}
+
+{#- Deliveries ranked within their business key, latest first (_delivery_rank 1 wins), with the
+    subjects all of them named in `subjects_as` when `subject_column` is given. -#}
+{% macro ranked_deliveries(deliveries_sql, key_columns, subject_column, subjects_as) -%}
+select delivered.*,
+       row_number() over (
+           partition by {{ key_columns | join(', ') }}
+           order by _arrived_at desc, _file_name desc, _row_number desc
+       ) as _delivery_rank
+       {%- if subject_column %},
+       array_agg({{ subject_column }}) over (partition by {{ key_columns | join(', ') }}) as {{ subjects_as }}
+       {%- endif %}
+from ({{ deliveries_sql }}) as delivered
+{%- endmacro %}
+
+{#- The incremental bookkeeping every incremental model carries on its rows:
+    _built_xid  the transaction that wrote the row (a consumer takes rows with _built_xid >= its own
+                watermark as changed; tests take rows written since the last publication);
+    _seen_xmin  the oldest transaction running when the row was computed: everything older was
+                visible to that computation, so the next incremental run starts from max(_seen_xmin). -#}
+{% macro build_marks() -%}
+pg_current_xact_id() as _built_xid,
+pg_snapshot_xmin(pg_current_snapshot()) as _seen_xmin
+{%- endmacro %}
+
+{#- This model's watermark: what its previous builds had seen ('0' when it has no rows). A build that
+    wrote no rows leaves it where it was, so the next run looks a little further back: the same
+    inputs again, never fewer. -#}
+{% macro seen_watermark() -%}
+(select coalesce(max(_seen_xmin), '0'::xid8) from {{ this }})
+{%- endmacro %}
+
+{#- Rows of `relation` written by a transaction `since` may not have seen (see build_marks). -#}
+{% macro changed_since(since) -%}
+_built_xid >= {{ since }}
 {%- endmacro %}

@@ -21,5 +21,9 @@ from archive
 {% if existing -%}
 left join {{ existing }} as previous
        on previous.uscc = archive.uscc and previous.dbt_valid_to is null
+-- Only new and changed archives: an unchanged one would keep its current version anyway, and
+-- leaving it out spares dbt comparing 300,000 rows at city scale (deletes are not tracked:
+-- hard_deletes is 'ignore', and the registry never drops a subject).
+where previous.uscc is null or previous.archive_hash is distinct from archive.archive_hash
 {%- endif %}
 {% endsnapshot %}

@@ -37,6 +37,7 @@ CHUNK_ROWS = 16384           # rows per COPY write (~10 MB): bounded memory, few
 PROBLEM_BATCH = 4096         # rows with a problem checked per call of the per-row path
 QUEUED_CHUNKS = 3            # chunks checked ahead of the server at most: memory stays bounded
 SPOOL_IN_MEMORY = 4 << 20    # quarantine rows beyond this go to a temporary file
+COLLECT_AFTER_BYTES = 16 << 20   # a file this large leaves enough garbage to pay a full gc.collect()
 QUARANTINE_COLUMNS = ("feed", "file_name", "sha256", "row_number", "column_name", "rule", "value",
                       "message", "severity", "reference_date")
 
@@ -152,7 +153,28 @@ def load_file(conninfo: str, feed: str, file_name: str, landing_dir: Path | None
                 outcome["detail"] = {}
             _record(conn, outcome, fp.size_bytes, received_at)
     outcome.pop("detail", None)
+    return_memory(collect=fp.size_bytes >= COLLECT_AFTER_BYTES)
     return outcome
+
+
+def return_memory(collect: bool = True) -> None:
+    """Give what a load freed back to the OS. A load runs in a long-lived DAG runner: at city size
+    a file leaves ~100 MB behind (reference cycles not yet collected, pyarrow's mimalloc pages,
+    glibc's free lists) that would otherwise stack on the next task's peak (the raw gate's GX).
+    `collect`: also a full garbage collection, ~0.5 s in a runner holding Airflow and GX, so only
+    after a large file (docs/performance.md "Memory"); the rest costs milliseconds."""
+    import ctypes
+    import gc
+    import sys
+
+    if collect:
+        gc.collect()
+    if "pyarrow" in sys.modules:   # only if a load imported it
+        sys.modules["pyarrow"].default_memory_pool().release_unused()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):   # not glibc: nothing to trim
+        pass
 
 
 def _earlier_delivery(conn: psycopg.Connection, feed: str, sha256: str, file_name: str,

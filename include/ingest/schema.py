@@ -29,6 +29,7 @@ create table if not exists audit.file_ledger (
     size_bytes       bigint not null,
     received_at      timestamptz not null,
     loaded_at        timestamptz not null default now(),
+    load_xid         xid8 not null default pg_current_xact_id(),
     rows_read        integer not null default 0,
     rows_loaded      integer not null default 0,
     rows_quarantined integer not null default 0,
@@ -39,6 +40,12 @@ create table if not exists audit.file_ledger (
 )"""
 # The same bytes are taken once per feed: a second delivery can only be recorded as `duplicate`.
 # This index is what makes two concurrent loads of the same bytes load once.
+# The load's transaction id: a transform remembers the oldest transaction still running when it
+# read (pg_snapshot_xmin), and takes as new every file with load_xid >= that. Unlike a loaded_at
+# watermark this cannot miss a file whose load committed after a later-started one (commit order
+# is not timestamp order). Ledgers made before the column get the migrating transaction's id:
+# they look new once more, which only makes the next transform recompute them.
+LEDGER_LOAD_XID = "alter table audit.file_ledger add column if not exists load_xid xid8 not null default pg_current_xact_id()"
 LEDGER_UNIQUE = """
 create unique index if not exists file_ledger_taken_once
     on audit.file_ledger (feed, sha256) where status <> 'duplicate'"""
@@ -193,6 +200,9 @@ def _up_to_date(conn: psycopg.Connection, feeds: list[Feed]) -> bool:
         return False
     if conn.execute("select to_regprocedure('audit.received_rows(text, text)') is null").fetchone()[0]:
         return False
+    if not conn.execute("select count(*) from pg_attribute where attrelid = 'audit.file_ledger'::regclass"
+                        " and attname = 'load_xid' and not attisdropped").fetchone()[0]:
+        return False
     return all(have.get((f.id, name)) == typ.replace(" not null", "")
                for f in feeds for name, typ in raw_columns(f))
 
@@ -210,6 +220,7 @@ def ensure_schemas(conninfo: str, feed_ids: list[str] | None = None) -> None:
         for schema in ("raw", "audit"):
             conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
         conn.execute(LEDGER_DDL)
+        conn.execute(LEDGER_LOAD_XID)
         conn.execute(LEDGER_UNIQUE)
         conn.execute(QUARANTINE_DDL)
         conn.execute(QUARANTINE_INDEX)

@@ -49,7 +49,9 @@ class RawWriter:
                 " rows_read, rows_loaded, status, detail) values (%s, %s, %s, 0, %s, %s, %s, %s, 'loaded', %s)"
                 " on conflict (feed, sha256) where status <> 'duplicate' do update"
                 " set rows_read = file_ledger.rows_read + excluded.rows_read,"
-                "     rows_loaded = file_ledger.rows_loaded + excluded.rows_loaded",
+                "     rows_loaded = file_ledger.rows_loaded + excluded.rows_loaded,"
+                # rows added to a file are new to the next incremental build, as a load would be
+                "     load_xid = pg_current_xact_id()",
                 (feed, file, sha, arrived, loaded or arrived, len(rows), len(rows),
                  json.dumps({"received_headers": list(rows[0]) if rows else []}, ensure_ascii=False)))
             for values in rows:

@@ -3,34 +3,9 @@
 with subjects as (
     select * from {{ ref('int_subjects') }}
 ),
-tax_latest as (
-    -- the subject's latest tax row up to as_of: one index probe per subject (stg_tax is indexed on
-    -- (uscc, period)) instead of sorting the whole tax history on every run
-    select s.uscc, t.period as tax_latest_period, t.credit_rating as tax_rating,
-           t.rating_year as tax_rating_year, t.arrears as tax_arrears
-    from subjects as s
-    cross join lateral (
-        select period, credit_rating, rating_year, arrears
-        from {{ ref('stg_tax') }} as tax
-        where tax.uscc = s.uscc and tax.period <= {{ as_of() }}
-        order by tax.period desc
-        limit 1
-    ) as t
-),
-tax_window as (
-    select uscc, sum(tax_paid) as tax_paid_12m, bool_or(major_violation) as tax_major_violation
-    from {{ ref('stg_tax') }}
-    where {{ in_window('period') }}
-    group by uscc
-),
-utilities as (
-    select uscc,
-           count(*) as utility_bills,
-           count(distinct period) as utility_months,
-           count(*) filter (where paid_in_full) as utility_bills_paid_in_full
-    from {{ ref('stg_utilities') }}
-    where {{ in_window('period') }}
-    group by uscc
+history as (
+    -- tax and utilities, kept incrementally (int_subject_history)
+    select * from {{ ref('int_subject_history') }}
 ),
 properties as (
     -- registrations held on as_of
@@ -81,16 +56,16 @@ select
     s.registered_capital,
     s.is_existing,
     s.is_active_enterprise,
-    tl.tax_latest_period,
-    tl.tax_rating,
-    tl.tax_rating_year,
-    tl.tax_arrears,
-    coalesce(tw.tax_paid_12m, 0) as tax_paid_12m,
-    coalesce(tw.tax_major_violation, false) as tax_major_violation,
-    coalesce(u.utility_bills, 0) as utility_bills,
-    coalesce(u.utility_months, 0) as utility_months,
-    coalesce(u.utility_bills_paid_in_full, 0) as utility_bills_paid_in_full,
-    round(u.utility_bills_paid_in_full::numeric / nullif(u.utility_bills, 0), 4) as utility_paid_share,
+    h.tax_latest_period,
+    h.tax_rating,
+    h.tax_rating_year,
+    h.tax_arrears,
+    coalesce(h.tax_paid_12m, 0) as tax_paid_12m,
+    coalesce(h.tax_major_violation, false) as tax_major_violation,
+    coalesce(h.utility_bills, 0) as utility_bills,
+    coalesce(h.utility_months, 0) as utility_months,
+    coalesce(h.utility_bills_paid_in_full, 0) as utility_bills_paid_in_full,
+    round(h.utility_bills_paid_in_full::numeric / nullif(h.utility_bills, 0), 4) as utility_paid_share,
     coalesce(pr.properties, 0) as properties,
     coalesce(pr.properties_mortgaged, 0) as properties_mortgaged,
     coalesce(pr.properties_seized, 0) as properties_seized,
@@ -103,9 +78,7 @@ select
     coalesce(c.commitments_total, 0) as commitments_total,
     coalesce(c.commitments_unfulfilled, 0) as commitments_unfulfilled
 from subjects as s
-left join tax_latest as tl using (uscc)
-left join tax_window as tw using (uscc)
-left join utilities as u using (uscc)
+left join history as h using (uscc)
 left join properties as pr using (uscc)
 left join penalties as pe using (uscc)
 left join dishonest as d using (uscc)

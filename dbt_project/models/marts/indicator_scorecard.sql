@@ -29,7 +29,9 @@ codes_with_many_names as (
 ),
 i01 as (
     select 'I01'::text as indicator_id, 'all'::text as region_code,
-           (select count(*) from rejected_codes where code not in (select code from registry_codes))
+           -- not exists, not `not in`: NOT IN over 300,000 codes re-scanned them per rejected code
+           (select count(*) from rejected_codes as r
+             where not exists (select 1 from registry_codes as g where g.code = r.code))
              + (select count(*) from codes_with_many_names) as numerator,
            (select count(*) from (select code from registry_codes union select code from rejected_codes) as delivered) as denominator,
            0 as unknown_calendar_rows
@@ -131,11 +133,10 @@ enterprise_regions as (
     union all
     select uscc, 'all' from enterprises
 ),
-tax_in_window as (
-    select distinct uscc from {{ ref('stg_tax') }} where {{ in_window('period') }}
-),
-utility_in_window as (
-    select distinct uscc, utility from {{ ref('stg_utilities') }} where {{ in_window('period') }}
+history_in_window as (
+    -- which enterprises have tax and water/electricity/gas records in W (int_subject_history)
+    select uscc, tax_months_12m > 0 as has_tax, has_water_12m, has_electricity_12m, has_gas_12m
+    from {{ ref('int_subject_history') }}
 ),
 property_held as (
     select distinct owner_key as uscc from {{ ref('stg_real_estate') }}
@@ -147,14 +148,14 @@ dishonest_active as (
 enterprise_flags as (
     select e.uscc, e.region_code,
            d.uscc is not null as dishonest,
-           t.uscc is not null as has_tax,
-           exists (select 1 from utility_in_window u where u.uscc = e.uscc and u.utility = '水') as has_water,
-           exists (select 1 from utility_in_window u where u.uscc = e.uscc and u.utility = '电') as has_electricity,
-           exists (select 1 from utility_in_window u where u.uscc = e.uscc and u.utility = '气') as has_gas,
+           coalesce(h.has_tax, false) as has_tax,
+           coalesce(h.has_water_12m, false) as has_water,
+           coalesce(h.has_electricity_12m, false) as has_electricity,
+           coalesce(h.has_gas_12m, false) as has_gas,
            p.uscc is not null as has_real_estate
     from enterprise_regions as e
     left join dishonest_active as d on d.uscc = e.uscc
-    left join tax_in_window as t on t.uscc = e.uscc
+    left join history_in_window as h on h.uscc = e.uscc
     left join property_held as p on p.uscc = e.uscc
 ),
 enterprise_counts as (

@@ -29,7 +29,9 @@ r as (
 per_item as (
     select dimension, match_value, points, cap from rules where dimension in ('tax_rating', 'penalty', 'commitment')
 ),
-scored as (
+scored as materialized (
+    -- materialized: inlined, each later reference to a points column re-ran its rule lookup (four
+    -- times per subject at city scale)
     select
         f.*,
         r.base as points_base,
@@ -54,6 +56,12 @@ scored as (
     from facts as f
     cross join r
 ),
+grade_bands as (
+    -- each grade's score range [min_score, next grade's min_score): a join per subject instead of
+    -- a sorted lookup per subject (300,000 of them at city scale)
+    select grade, min_score, lead(min_score) over (order by min_score) as next_min_score
+    from {{ ref('credit_grades') }}
+),
 totalled as (
     select s.*,
            least(greatest(points_base + points_tax + points_utilities + points_real_estate + points_penalties
@@ -75,8 +83,7 @@ select
     case
         when t.dishonest_active and t.dishonest_grade is not null then t.dishonest_grade
         when t.tax_major_violation and t.major_violation_grade is not null then t.major_violation_grade
-        else (select g.grade from {{ ref('credit_grades') }} g where g.min_score <= t.credit_score
-              order by g.min_score desc limit 1)
+        else g.grade
     end as credit_grade,
     case
         when t.dishonest_active and t.dishonest_grade is not null then '失信被执行人'
@@ -84,3 +91,5 @@ select
     end as grade_override_reason,
     {{ as_of() }} as as_of
 from totalled as t
+left join grade_bands as g
+       on t.credit_score >= g.min_score and (g.next_min_score is null or t.credit_score < g.next_min_score)

@@ -1,6 +1,9 @@
 -- 失信被执行人: one row per case and debtor; active from published_on until removed_on.
+{{ config(materialized='incremental', unique_key='record_key', incremental_strategy='delete+insert',
+          indexes=[{'columns': ['record_key'], 'unique': True}]) }}
+-- depends_on: {{ ref('build_started') }}
 with latest as (
-    {{ latest_delivery(source('raw', 'dishonest_debtors'), ['case_no', 'subject_id_key']) }}
+    {{ latest_delivery(source('raw', 'dishonest_debtors'), ['case_no', 'subject_id_key'], current_key_columns=['case_no', 'subject_key']) }}
 )
 select
     case_no || '|' || subject_id_key as record_key,
@@ -18,5 +21,7 @@ select
     removed_on,
     _file_name as source_file,
     _row_number as source_row,
-    _arrived_at as arrived_at
+    _arrived_at as arrived_at,
+    _load_xid,
+    {{ build_marks() }}
 from latest

@@ -1,4 +1,7 @@
 -- 行政许可（双公示）: one row per decision number and reporting unit; blank report date = arrival day.
+{{ config(materialized='incremental', unique_key='record_key', incremental_strategy='delete+insert',
+          indexes=[{'columns': ['record_key'], 'unique': True}]) }}
+-- depends_on: {{ ref('build_started') }}
 with latest as (
     {{ latest_delivery(source('raw', 'licenses'), ['decision_no', 'source_unit_uscc']) }}
 )
@@ -29,5 +32,7 @@ select
     remarks,
     _file_name as source_file,
     _row_number as source_row,
-    _arrived_at as arrived_at
+    _arrived_at as arrived_at,
+    _load_xid,
+    {{ build_marks() }}
 from latest

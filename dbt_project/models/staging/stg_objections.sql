@@ -1,4 +1,7 @@
 -- 异议申诉: one row per objection number.
+{{ config(materialized='incremental', unique_key='objection_no', incremental_strategy='delete+insert',
+          indexes=[{'columns': ['objection_no'], 'unique': True}]) }}
+-- depends_on: {{ ref('build_started') }}
 with latest as (
     {{ latest_delivery(source('raw', 'objections'), ['objection_no']) }}
 )
@@ -14,5 +17,7 @@ select
     coalesce(valid, false) as valid,
     _file_name as source_file,
     _row_number as source_row,
-    _arrived_at as arrived_at
+    _arrived_at as arrived_at,
+    _load_xid,
+    {{ build_marks() }}
 from latest

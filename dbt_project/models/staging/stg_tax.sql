@@ -1,10 +1,10 @@
--- 纳税信息: one row per taxpayer and month. Incremental: history only grows, and a rerun after a
+-- 纳税信息: one row per taxpayer and month. Incremental: history only grows, and a run after a
 -- small delivery recomputes only the (uscc, period) keys that received rows.
 {{ config(materialized='incremental', unique_key=['uscc', 'period'], incremental_strategy='delete+insert',
-          indexes=[{'columns': ['uscc', 'period']}]) }}
+          indexes=[{'columns': ['uscc', 'period'], 'unique': True}, {'columns': ['_built_xid']}]) }}
+-- depends_on: {{ ref('build_started') }}
 with latest as (
-    {{ latest_delivery(source('raw', 'tax'), ['uscc', 'period'],
-        where=keys_with_new_rows(source('raw', 'tax'), ['uscc', 'period']) if is_incremental() else none) }}
+    {{ latest_delivery(source('raw', 'tax'), ['uscc', 'period']) }}
 )
 select
     uscc,
@@ -20,5 +20,6 @@ select
     _file_name as source_file,
     _row_number as source_row,
     _arrived_at as arrived_at,
-    _last_loaded_at
+    _load_xid,
+    {{ build_marks() }}
 from latest

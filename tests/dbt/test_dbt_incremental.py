@@ -1,0 +1,149 @@
+"""The incremental build gives exactly what a full rebuild gives, and does only the changed part.
+
+One database, steps in file order: a first build; corrections (a tax month re-sent, a utility
+account moved to another subject, a new taxpayer, a penalty); the incremental build, compared
+table by table with `--full-refresh` for the same as_of; then as_of in the next month (window W
+moves: every history row is stale) the same comparison; and a load that was still open while a
+build ran is taken by the next build (commit order is not load-time order).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from dbt_runner import build, query, rows_affected
+from warehouse_rows import RawWriter, uscc
+
+D = dt.date.fromisoformat
+S1, S2, S3, S4 = (uscc(i) for i in (1, 2, 3, 4))
+UNIT = uscc(900, kind="11")
+JUNE, JULY = D("2022-06-30"), D("2022-07-31")
+# Bookkeeping of the incremental models (which transaction wrote a row, what it had seen, which
+# subjects the deliveries that changed it named): legitimately different between an incremental
+# run and a full rebuild, and never published.
+BOOKKEEPING = ("_built_xid", "_seen_xmin", "_load_xid", "_key_subjects")
+COMPARED_SCHEMAS = ("staging", "intermediate", "marts_build", "export_build")
+NOT_COMPARED = {"staging.build_started"}            # one row: where this very build began
+
+
+def subject(code, name):
+    return {"uscc": code, "name": name, "subject_type": "企业", "status": "存续", "region_code": "640102"}
+
+
+def tax(code, month, paid=100, rating="B"):
+    return {"uscc": code, "name": "n", "period": D(f"{month}-01"), "tax_due": 100, "tax_paid": paid,
+            "credit_rating": rating}
+
+
+def bill(code, account, month, paid=50):
+    return {"uscc": code, "name": "户", "account_no": account, "utility": "电", "period": D(f"{month}-01"),
+            "amount_due": 50, "amount_paid": paid, "provider": "供电公司"}
+
+
+def tables(url: str) -> dict[str, list[tuple]]:
+    """Every table the build writes, its rows sorted, without the bookkeeping columns."""
+    out = {}
+    with psycopg.connect(url) as conn:
+        names = conn.execute("select table_schema, table_name from information_schema.tables"
+                             " where table_schema = any(%s) and table_type = 'BASE TABLE'",
+                             (list(COMPARED_SCHEMAS),)).fetchall()
+        for schema, table in names:
+            if f"{schema}.{table}" in NOT_COMPARED:
+                continue
+            columns = [c for (c,) in conn.execute(
+                "select column_name from information_schema.columns where table_schema = %s and table_name = %s"
+                " order by ordinal_position", (schema, table)) if c not in BOOKKEEPING]
+            rows = conn.execute(sql.SQL("select {} from {}").format(
+                sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Identifier(schema, table))).fetchall()
+            out[f"{schema}.{table}"] = sorted(rows, key=repr)
+    return out
+
+
+def assert_same(incremental: dict, full: dict) -> None:
+    assert incremental.keys() == full.keys()
+    for name in full:
+        assert incremental[name] == full[name], f"{name}: the incremental build differs from a full rebuild"
+
+
+@pytest.fixture(scope="module")
+def db(scratch_db):
+    w = RawWriter(scratch_db)
+    w.rows("subjects", [subject(S1, "甲"), subject(S2, "乙"), subject(S3, "丙"), subject(S4, "丁")],
+           file="s1.csv", arrived="2022-06-01 09:00+08")
+    w.rows("tax", [tax(c, f"2022-{m:02d}") for c in (S1, S2) for m in range(1, 7)], file="t1.csv",
+           arrived="2022-06-10 09:00+08")
+    w.rows("utilities", [bill(S1, "A1", f"2022-{m:02d}") for m in range(1, 7)]
+           + [bill(S2, "A2", f"2022-{m:02d}", paid=10) for m in range(1, 7)], file="u1.csv",
+           arrived="2022-06-10 09:00+08")
+    build(scratch_db, JUNE)
+    return {"url": scratch_db, "writer": w}
+
+
+def test_corrections_rebuild_only_the_changed_subjects_and_match_a_full_rebuild(db):
+    url, w = db["url"], db["writer"]
+    w.rows("tax", [tax(S1, "2022-06", paid=200, rating="A")], file="t2.csv", arrived="2022-06-20 09:00+08")
+    w.rows("tax", [tax(S4, "2022-05")], file="t3.csv", arrived="2022-06-20 09:00+08")
+    # account A2 belonged to S2 by mistake: all its months re-sent under S3 (S2 keeps no utilities)
+    w.rows("utilities", [bill(S3, "A2", f"2022-{m:02d}", paid=10) for m in range(1, 7)], file="u2.csv",
+           arrived="2022-06-20 09:00+08")
+    w.rows("penalties", [{"decision_no": "P1", "subject_name": "丙", "subject_category": "法人及非法人组织",
+                          "uscc": S3, "penalty_type": "罚款", "decided_on": D("2022-06-01"),
+                          "reported_on": D("2022-06-02"), "source_unit_uscc": UNIT}],
+           file="p1.csv", arrived="2022-06-20 09:00+08")
+    build(url, JUNE)
+    assert rows_affected(url, "stg_tax") == 2                  # the two keys that received rows
+    assert rows_affected(url, "stg_utilities") == 6
+    assert rows_affected(url, "int_subject_history") == 4      # S1, S4 (tax); S2 (account moved away), S3
+    history = {r[0]: r[1:] for r in query(url, "select uscc, utility_bills, tax_paid_12m from intermediate.int_subject_history")}
+    assert S2 in history and history[S2][0] == 0               # tax left, utilities moved away
+    assert history[S3][0] == 6 and history[S1][1] == 700
+    incremental = tables(url)
+    build(url, JUNE, "--full-refresh")
+    assert_same(incremental, tables(url))
+
+
+def test_as_of_in_the_next_month_recomputes_every_history_row(db):
+    url = db["url"]
+    build(url, JULY)
+    assert rows_affected(url, "int_subject_history") == 4      # window W moved: every row was stale
+    assert rows_affected(url, "stg_tax") == 0                  # nothing new delivered
+    incremental = tables(url)
+    build(url, JULY, "--full-refresh")
+    assert_same(incremental, tables(url))
+
+
+def test_a_load_still_open_during_a_build_is_taken_by_the_next(db):
+    """A load that began before another but committed after it, and after a build had run: a
+    load-time watermark would skip it for ever; the transaction-id watermark takes it."""
+    url, w = db["url"], db["writer"]
+    opened, release, done = threading.Event(), threading.Event(), threading.Event()
+
+    def slow_load():
+        with psycopg.connect(url) as conn:
+            conn.execute("select pg_current_xact_id()")             # the load's transaction begins
+            opened.set()
+            release.wait(timeout=600)
+            sha = "f" * 64
+            conn.execute("insert into audit.file_ledger (feed, file_name, sha256, size_bytes, received_at,"
+                         " loaded_at, rows_read, rows_loaded, status) values ('tax', 'slow.csv', %s, 0,"
+                         " '2022-07-20 09:00+08', now(), 1, 1, 'loaded')", (sha,))
+            conn.execute("insert into raw.tax (_file_sha256, _row_number, uscc, name, period, tax_due, tax_paid,"
+                         " credit_rating) values (%s, 2, %s, 'n', '2022-07-01', 100, 300, 'A')", (sha, S3))
+        done.set()
+
+    loader = threading.Thread(target=slow_load)
+    loader.start()
+    assert opened.wait(timeout=60)
+    w.rows("tax", [tax(S4, "2022-07")], file="t4.csv", arrived="2022-07-20 09:00+08")   # begins later, commits first
+    build(url, JULY)
+    assert query(url, "select count(*) from staging.stg_tax where uscc = %s and period = '2022-07-01'", (S3,)) == [(0,)]
+    release.set()
+    loader.join(timeout=600)
+    assert done.is_set()
+    build(url, JULY)
+    assert query(url, "select tax_paid from staging.stg_tax where uscc = %s and period = '2022-07-01'", (S3,)) == [(300,)]
+    assert query(url, "select tax_paid_12m from intermediate.int_subject_history where uscc = %s", (S3,)) == [(300,)]

@@ -130,14 +130,21 @@ def _since_last_pass(conn: psycopg.Connection, checkpoint: str, present: list[Su
             why = "the table has no _load_xid column"
         elif mark is None:
             why = "no earlier passing gate for this table"
-        elif mark[1] != as_of:
-            # Expectations may depend on AS_OF: rows that passed for another day are judged again.
+        elif mark[1] != as_of and _uses_as_of(suite):
+            # This suite's expectations depend on AS_OF: rows that passed for another day are
+            # judged again. (Staging's do not: staging never depends on AS_OF, so the daily run,
+            # with a new AS_OF each day, still validates only the new rows.)
             why = f"the last pass was for AS_OF {mark[1].isoformat()}"
         else:
             scopes[table] = {"_load_xid": {"min": mark[0]}}
             notes_by_table[table] = {"rows": "scoped", "_load_xid": {"min": mark[0]}}
             continue
         notes_by_table[table] = {"rows": "all", "why": why}
+
+
+def _uses_as_of(suite: Suite) -> bool:
+    """Whether an expectation of the suite takes the run's AS_OF (the `as_of_set` parameter)."""
+    return '"as_of_set"' in json.dumps(suite.expectations)
 
 
 # dbt's first staging model records the oldest transaction running when the build began.

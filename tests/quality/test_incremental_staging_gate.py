@@ -119,10 +119,26 @@ def test_a_new_row_colliding_with_an_old_key_blocks(db, suites, tmp_path):
                      "where account_no = 'A1')")
 
 
-def test_another_as_of_validates_the_whole_table(db, suites, tmp_path):
+def test_another_as_of_still_validates_only_the_new_rows(db, suites, tmp_path):
+    """Staging does not depend on AS_OF: the daily run, a new AS_OF each day, stays scoped."""
     assert run(db, suites, tmp_path)["success"]
     result = run(db, suites, tmp_path, as_of=AS_OF + dt.timedelta(days=1))
-    assert in_set(result)["observed"]["scope"]["why"] == "the last pass was for AS_OF 2026-06-30"
+    assert in_set(result)["observed"]["scope"]["rows"] == "scoped"
+    assert result["success"]                                      # the old broken row is not judged again
+
+
+def test_a_suite_taking_as_of_validates_the_whole_table_for_another_as_of(db, suites, tmp_path):
+    document = json.loads((suites / "staging" / "staging.stg_probe.json").read_text(encoding="utf-8"))
+    # an expectation that takes the run's AS_OF (as the publication suites' as_of columns do)
+    document["expectations"].append(_e("expect_column_values_to_not_be_in_set",
+                                       {"column": "status", "value_set": {"$PARAMETER": "as_of_set"}},
+                                       "status is never the AS_OF date"))
+    taking_as_of = tmp_path / "expectations"
+    (taking_as_of / "staging").mkdir(parents=True)
+    (taking_as_of / "staging" / "staging.stg_probe.json").write_text(json.dumps(document), encoding="utf-8")
+    assert run(db, taking_as_of, tmp_path / "docs", as_of=AS_OF + dt.timedelta(days=1))["success"]   # same AS_OF
+    result = run(db, taking_as_of, tmp_path / "docs", as_of=AS_OF + dt.timedelta(days=2))
+    assert in_set(result)["observed"]["scope"]["why"] == "the last pass was for AS_OF 2026-07-01"
     assert in_set(result)["observed"]["unexpected_count"] == 1   # the old broken row, seen again
     assert not result["success"]
 

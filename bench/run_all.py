@@ -31,7 +31,8 @@ ALL = ("ingest", "transform", "end_to_end", "gates")
 def commands(args) -> dict[str, list[str]]:
     py = sys.executable
     subjects = args.scale or (300 if args.quick else 2000)
-    ingest = [py, str(BENCH / "ingest.py")] + (["--rows", "20000", "--repeat", "1"] if args.quick else [])
+    # CONTRACT §6 sizes: 1e5 and 1e6 rows, and 1e7 for memory
+    ingest = [py, str(BENCH / "ingest.py")] + (["--rows", "20000", "--repeat", "1"] if args.quick else ["--big", "--huge"])
     transform = [py, str(BENCH / "transform.py"), "--subjects", str(subjects), "--scales", "1,10"]
     end_to_end = [py, str(BENCH / "end_to_end.py"), "--subjects", str(subjects)] + (["--city"] if args.city else [])
     if args.tree:

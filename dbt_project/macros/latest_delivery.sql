@@ -75,6 +75,16 @@ pg_current_xact_id() as _built_xid,
 pg_snapshot_xmin(pg_current_snapshot()) as _seen_xmin
 {%- endmacro %}
 
+{#- The columns every staging model ends with: where its row came from (file, row, arrival), the
+    winning delivery's load transaction, and the incremental bookkeeping. -#}
+{% macro delivery_columns() -%}
+_file_name as source_file,
+    _row_number as source_row,
+    _arrived_at as arrived_at,
+    _load_xid,
+    {{ build_marks() }}
+{%- endmacro %}
+
 {#- This model's watermark: what its previous builds had seen ('0' when it has no rows). A build that
     wrote no rows leaves it where it was, so the next run looks a little further back: the same
     inputs again, never fewer. -#}

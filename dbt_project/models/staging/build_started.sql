@@ -4,6 +4,7 @@
 -- so tests of the large incremental tables can check only rows written since the build that was
 -- last published (macro unpublished_rows): what is already published passed its tests then, and
 -- a build that failed its tests is checked again by the next one.
+{{ config(materialized='table') }}
 select
     pg_snapshot_xmin(pg_current_snapshot()) as build_xmin,
     {{ as_of() }} as as_of

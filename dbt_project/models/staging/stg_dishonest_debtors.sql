@@ -1,6 +1,5 @@
 -- 失信被执行人: one row per case and debtor; active from published_on until removed_on.
-{{ config(materialized='incremental', unique_key='record_key', incremental_strategy='delete+insert',
-          indexes=[{'columns': ['record_key'], 'unique': True}]) }}
+{{ config(unique_key='record_key', indexes=[{'columns': ['record_key'], 'unique': True}]) }}
 -- depends_on: {{ ref('build_started') }}
 with latest as (
     {{ latest_delivery(source('raw', 'dishonest_debtors'), ['case_no', 'subject_id_key'], current_key_columns=['case_no', 'subject_key']) }}
@@ -19,9 +18,5 @@ select
     performance,
     published_on,
     removed_on,
-    _file_name as source_file,
-    _row_number as source_row,
-    _arrived_at as arrived_at,
-    _load_xid,
-    {{ build_marks() }}
+    {{ delivery_columns() }}
 from latest

@@ -1,6 +1,5 @@
 -- 行政许可（双公示）: one row per decision number and reporting unit; blank report date = arrival day.
-{{ config(materialized='incremental', unique_key='record_key', incremental_strategy='delete+insert',
-          indexes=[{'columns': ['record_key'], 'unique': True}]) }}
+{{ config(unique_key='record_key', indexes=[{'columns': ['record_key'], 'unique': True}]) }}
 -- depends_on: {{ ref('build_started') }}
 with latest as (
     {{ latest_delivery(source('raw', 'licenses'), ['decision_no', 'source_unit_uscc']) }}
@@ -30,9 +29,5 @@ select
     source_unit_uscc,
     coalesce(reported_on, {{ arrival_day('_arrived_at') }}) as reported_on,
     remarks,
-    _file_name as source_file,
-    _row_number as source_row,
-    _arrived_at as arrived_at,
-    _load_xid,
-    {{ build_marks() }}
+    {{ delivery_columns() }}
 from latest

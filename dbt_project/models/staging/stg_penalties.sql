@@ -1,7 +1,6 @@
 -- 行政处罚（双公示）: one row per decision number and reporting unit (the contract's business key). Blank severity = 一般; blank report date = the
 -- day the file arrived (CONTRACT §3). Persons appear only by key and masked id.
-{{ config(materialized='incremental', unique_key='record_key', incremental_strategy='delete+insert',
-          indexes=[{'columns': ['record_key'], 'unique': True}]) }}
+{{ config(unique_key='record_key', indexes=[{'columns': ['record_key'], 'unique': True}]) }}
 -- depends_on: {{ ref('build_started') }}
 with latest as (
     {{ latest_delivery(source('raw', 'penalties'), ['decision_no', 'source_unit_uscc']) }}
@@ -36,9 +35,5 @@ select
     coalesce(summary_procedure, false) as summary_procedure,
     coalesce(reported_on, {{ arrival_day('_arrived_at') }}) as reported_on,
     remarks,
-    _file_name as source_file,
-    _row_number as source_row,
-    _arrived_at as arrived_at,
-    _load_xid,
-    {{ build_marks() }}
+    {{ delivery_columns() }}
 from latest

@@ -1,7 +1,6 @@
 -- 不动产登记: one row per unit and certificate. The owner's identity number never leaves raw: only its key
 -- (USCC for organisations, keyed hash for persons) and masked form.
-{{ config(materialized='incremental', unique_key='record_key', incremental_strategy='delete+insert',
-          indexes=[{'columns': ['record_key'], 'unique': True}]) }}
+{{ config(unique_key='record_key', indexes=[{'columns': ['record_key'], 'unique': True}]) }}
 -- depends_on: {{ ref('build_started') }}
 with latest as (
     {{ latest_delivery(source('raw', 'real_estate'), ['unit_no', 'certificate_no']) }}
@@ -23,9 +22,5 @@ select
     coalesce(seized, false) as seized,
     seized_by,
     cancelled_on,
-    _file_name as source_file,
-    _row_number as source_row,
-    _arrived_at as arrived_at,
-    _load_xid,
-    {{ build_marks() }}
+    {{ delivery_columns() }}
 from latest

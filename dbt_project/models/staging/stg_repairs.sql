@@ -1,6 +1,5 @@
 -- 信用修复申请: one row per application number.
-{{ config(materialized='incremental', unique_key='repair_no', incremental_strategy='delete+insert',
-          indexes=[{'columns': ['repair_no'], 'unique': True}]) }}
+{{ config(unique_key='repair_no', indexes=[{'columns': ['repair_no'], 'unique': True}]) }}
 -- depends_on: {{ ref('build_started') }}
 with latest as (
     {{ latest_delivery(source('raw', 'repairs'), ['repair_no']) }}
@@ -15,9 +14,5 @@ select
     completed_on,
     result,
     unit,
-    _file_name as source_file,
-    _row_number as source_row,
-    _arrived_at as arrived_at,
-    _load_xid,
-    {{ build_marks() }}
+    {{ delivery_columns() }}
 from latest

@@ -1,7 +1,6 @@
 -- 纳税信息: one row per taxpayer and month. Incremental: history only grows, and a run after a
 -- small delivery recomputes only the (uscc, period) keys that received rows.
-{{ config(materialized='incremental', unique_key=['uscc', 'period'], incremental_strategy='delete+insert',
-          indexes=[{'columns': ['uscc', 'period'], 'unique': True}, {'columns': ['_built_xid']}]) }}
+{{ config(unique_key=['uscc', 'period'], indexes=[{'columns': ['uscc', 'period'], 'unique': True}, {'columns': ['_built_xid']}]) }}
 -- depends_on: {{ ref('build_started') }}
 with latest as (
     {{ latest_delivery(source('raw', 'tax'), ['uscc', 'period']) }}
@@ -17,9 +16,5 @@ select
     rating_year,
     coalesce(major_violation, false) as major_violation,
     authority,
-    _file_name as source_file,
-    _row_number as source_row,
-    _arrived_at as arrived_at,
-    _load_xid,
-    {{ build_marks() }}
+    {{ delivery_columns() }}
 from latest

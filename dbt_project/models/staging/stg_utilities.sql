@@ -1,9 +1,7 @@
 -- 水电气缴费: one row per account, utility and month. Incremental like stg_tax. An account's
 -- subject is not part of its key: _key_subjects lists every subject its deliveries named, so a
 -- correction that moves an account to another subject marks the old subject as changed too.
-{{ config(materialized='incremental', unique_key=['account_no', 'utility', 'period'],
-          incremental_strategy='delete+insert',
-          indexes=[{'columns': ['account_no', 'utility', 'period'], 'unique': True},
+{{ config(unique_key=['account_no', 'utility', 'period'], indexes=[{'columns': ['account_no', 'utility', 'period'], 'unique': True},
                    {'columns': ['uscc', 'period']}, {'columns': ['_built_xid']}]) }}
 -- depends_on: {{ ref('build_started') }}
 with latest as (
@@ -20,10 +18,6 @@ select
     amount_paid >= amount_due as paid_in_full,
     paid_on,
     provider,
-    _file_name as source_file,
-    _row_number as source_row,
-    _arrived_at as arrived_at,
     _key_subjects,
-    _load_xid,
-    {{ build_marks() }}
+    {{ delivery_columns() }}
 from latest

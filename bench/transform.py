@@ -95,13 +95,22 @@ def write_corrections(url: str, landing: Path, subjects: int, share: float, as_o
             columns = [(c.name, c.header, c.type) for c in contract.columns]
             money = [c.name for c in contract.columns if c.type == "money"][-1]
             table = sql.Identifier("raw", feed)
+            # the sample's own rows (not an earlier run's corrections, which a reused database holds:
+            # they would multiply), with amounts changed by a factor new to each correction file
+            originals = sql.SQL("select t.* from {t} as t join audit.file_ledger as l"
+                                " on l.sha256 = t._file_sha256 and l.feed = %s"
+                                " where l.file_name not like 'bench\\_correction\\_%%'").format(t=table)
             query = sql.SQL(
-                "with latest as (select max(period) as period from {t}), "
-                "chosen as (select distinct uscc from {t} where period = (select period from latest) "
+                "with original as ({originals}), "
+                "latest as (select max(period) as period from original), "
+                "chosen as (select distinct uscc from original where period = (select period from latest) "
                 "           order by uscc limit %s) "
-                "select {cols} from {t} join chosen using (uscc) where period = (select period from latest)"
-            ).format(t=table, cols=sql.SQL(", ").join(sql.Identifier(feed, c) for c, _, _ in columns))
-            rows = conn.execute(query, (picked,)).fetchall()
+                "select {cols} from original join chosen using (uscc) where period = (select period from latest)"
+            ).format(originals=originals, cols=sql.SQL(", ").join(sql.Identifier("original", c) for c, _, _ in columns))
+            rows = conn.execute(query, (feed, picked)).fetchall()
+            earlier = conn.execute("select count(*) from audit.file_ledger where feed = %s"
+                                   " and file_name like 'bench\\_correction\\_%%'", (feed,)).fetchone()[0]
+            factor = Decimal(100 + earlier + 1) / 100
             path = landing / feed / f"bench_correction_{feed}_{as_of:%Y%m%d}_{day}.csv"
             with path.open("w", encoding="utf-8", newline="") as f:
                 out = csv.writer(f)
@@ -109,7 +118,7 @@ def write_corrections(url: str, landing: Path, subjects: int, share: float, as_o
                 for row in rows:
                     values = dict(zip([c for c, _, _ in columns], row))
                     if values[money] is not None:
-                        values[money] = round(values[money] * Decimal("1.01"), 2)   # a corrected amount
+                        values[money] = round(values[money] * factor, 2)   # a corrected amount
                     out.writerow([_cell(values[c], t) for c, _, t in columns])
             os.utime(path, (arrived, arrived))
             written[feed] = (path.name, len(rows))

@@ -4,7 +4,10 @@ One database, steps in file order: a first build; corrections (a tax month re-se
 account moved to another subject, a new taxpayer, a penalty); the incremental build, compared
 table by table with `--full-refresh` for the same as_of; then as_of in the next month (window W
 moves: every history row is stale) the same comparison; and a load that was still open while a
-build ran is taken by the next build (commit order is not load-time order).
+build ran is taken by the next build (commit order is not load-time order). Then the archive:
+as_of moving within a month across the dates of five subjects, a record re-sent under another
+subject, and changed scoring rules — each time only the subjects concerned are recomputed, and
+the result is again a full rebuild's.
 """
 from __future__ import annotations
 
@@ -23,9 +26,9 @@ S1, S2, S3, S4 = (uscc(i) for i in (1, 2, 3, 4))
 UNIT = uscc(900, kind="11")
 JUNE, JULY = D("2022-06-30"), D("2022-07-31")
 # Bookkeeping of the incremental models (which transaction wrote a row, what it had seen, which
-# subjects the deliveries that changed it named): legitimately different between an incremental
-# run and a full rebuild, and never published.
-BOOKKEEPING = ("_built_xid", "_seen_xmin", "_load_xid", "_key_subjects")
+# subjects the deliveries that changed it named, the as_of a row was last computed for): legitimately
+# different between an incremental run and a full rebuild, and never published.
+BOOKKEEPING = ("_built_xid", "_seen_xmin", "_load_xid", "_key_subjects", "_as_of")
 COMPARED_SCHEMAS = ("staging", "intermediate", "marts_build", "export_build")
 NOT_COMPARED = {"staging.build_started"}            # one row: where this very build began
 
@@ -147,3 +150,83 @@ def test_a_load_still_open_during_a_build_is_taken_by_the_next(db):
     build(url, JULY)
     assert query(url, "select tax_paid from staging.stg_tax where uscc = %s and period = '2022-07-01'", (S3,)) == [(300,)]
     assert query(url, "select tax_paid_12m from intermediate.int_subject_history where uscc = %s", (S3,)) == [(300,)]
+
+
+# --- the archive: int_subject_facts and int_subject_archive recompute only the subjects that change
+S5, S6, S7, S8, S9 = (uscc(i) for i in (5, 6, 7, 8, 9))
+JULY_10, JULY_20 = D("2022-07-10"), D("2022-07-20")
+
+
+def dated_subject(code, name, established=None, status="存续", closed=None):
+    return {**subject(code, name), "established_on": D(established) if established else None,
+            "status": status, "closed_on": D(closed) if closed else None}
+
+
+def commitment(no, code, committed, fulfilment="未履约"):
+    return {"commitment_no": no, "subject_name": "x", "uscc": code, "commitment_type": "告知承诺", "reason": "r",
+            "committed_on": D(committed), "unit": "局", "unit_uscc": UNIT, "fulfilment": fulfilment}
+
+
+def penalty(no, code, decided):
+    return {"decision_no": no, "subject_name": "x", "subject_category": "法人及非法人组织", "uscc": code,
+            "penalty_type": "罚款", "decided_on": D(decided), "reported_on": D(decided), "source_unit_uscc": UNIT}
+
+
+def test_as_of_moving_within_a_month_recomputes_only_the_subjects_whose_dates_it_crosses(db):
+    """Between 10 and 20 July (same window W) one thing happens to each of S5–S9 on 15 July: S5 is
+    established, S6 closes, S7's dishonest-debtor record is removed, S8 makes a commitment, S9's
+    penalty of 15 July 2021 leaves publicity (12 months). Nothing is delivered in between."""
+    url, w = db["url"], db["writer"]
+    w.rows("subjects", [dated_subject(S5, "戊", established="2022-07-15"),
+                        dated_subject(S6, "己", status="注销", closed="2022-07-15"),
+                        dated_subject(S7, "庚"), dated_subject(S8, "辛"), dated_subject(S9, "壬")],
+           file="s2.csv", arrived="2022-07-01 09:00+08")
+    w.rows("dishonest_debtors", [{"case_no": "(2022)宁01执9号", "subject_name": "庚", "subject_id": S7,
+                                  "subject_id_key": S7, "subject_id_masked": S7, "court": "法院",
+                                  "filed_on": D("2022-01-01"), "circumstance": "c", "published_on": D("2022-02-01"),
+                                  "removed_on": D("2022-07-15")}], file="d1.csv", arrived="2022-07-01 09:00+08")
+    w.rows("commitments", [commitment("K1", S8, "2022-07-15")], file="k1.csv", arrived="2022-07-01 09:00+08")
+    w.rows("penalties", [penalty("P9", S9, "2021-07-15")], file="p9.csv", arrived="2022-07-01 09:00+08")
+    build(url, JULY_10)
+    before = dict(query(url, "select uscc, (is_active_enterprise, dishonest_active, commitments_total,"
+                             " penalties_public)::text from intermediate.int_subject_facts"))
+    build(url, JULY_20)
+    assert rows_affected(url, "int_subject_facts") == 5
+    assert rows_affected(url, "int_subject_archive") == 5
+    after = dict(query(url, "select uscc, (is_active_enterprise, dishonest_active, commitments_total,"
+                            " penalties_public)::text from intermediate.int_subject_facts"))
+    assert {code for code in after if after[code] != before[code]} == {S5, S6, S7, S8, S9}
+    assert (before[S5], after[S5]) == ("(f,f,0,0)", "(t,f,0,0)")        # established on 15 July
+    assert (before[S9], after[S9]) == ("(t,f,0,1)", "(t,f,0,0)")        # publicity over
+    incremental = tables(url)
+    build(url, JULY_20, "--full-refresh")
+    assert_same(incremental, tables(url))
+
+
+def test_a_record_moved_to_another_subject_recomputes_both(db):
+    url, w = db["url"], db["writer"]
+    # the commitment of S8 was S1's: re-sent under S1 (same commitment number)
+    w.rows("commitments", [commitment("K1", S1, "2022-07-15")], file="k2.csv", arrived="2022-07-18 09:00+08")
+    build(url, JULY_20)
+    assert rows_affected(url, "int_subject_facts") == 2
+    assert dict(query(url, "select uscc, commitments_total from intermediate.int_subject_facts"
+                           " where uscc in (%s, %s)", (S1, S8))) == {S1: 1, S8: 0}
+    build(url, JULY_20)                                                  # nothing new: nothing rewritten
+    assert rows_affected(url, "int_subject_facts") == 0
+    assert rows_affected(url, "int_subject_archive") == 0
+    incremental = tables(url)
+    build(url, JULY_20, "--full-refresh")
+    assert_same(incremental, tables(url))
+
+
+def test_changed_scoring_rules_re_evaluate_every_subject(db):
+    """Rows evaluated under other rules (scoring_rules or credit_grades differ from their
+    _rules_version) are all evaluated again; the facts are not recomputed."""
+    url = db["url"]
+    with psycopg.connect(url) as conn:
+        conn.execute("update intermediate.int_subject_archive set _rules_version = 'rules of an earlier release',"
+                     " credit_score = -1")
+    build(url, JULY_20)
+    assert rows_affected(url, "int_subject_facts") == 0
+    assert rows_affected(url, "int_subject_archive") == 9
+    assert query(url, "select count(*) from intermediate.int_subject_archive where credit_score < 0") == [(0,)]

@@ -1,11 +1,29 @@
 -- Everything the archive and the evaluation need per registry subject, as of as_of (DOMAIN §4–§5).
 -- The window W is the 12 months ending on as_of (macros/as_of.sql).
+--
+-- Incremental by subject: a run recomputes only the subjects whose facts can differ from their
+-- stored row, so that the archive downstream is rewritten for them alone (docs/warehouse.md
+-- "Incremental builds"). A subject is recomputed when
+--   * its registry row was written since this model last built, or as_of crossed its
+--     established_on or closed_on (is_existing / is_active_enterprise flip on those days);
+--   * its tax or utility facts were rewritten by int_subject_history (which handles W moving), or
+--     it had history and now has none (int_subject_history drops such rows);
+--   * its real estate, penalty, dishonest-debtor or commitment counts as of this as_of differ
+--     from its stored ones. These four are compared, not inferred from changed rows: a correction
+--     that moves a record to another subject, a repair ending a penalty's publicity, a new
+--     publicity regime, a record crossing as_of or the window all show up as a difference.
+{{ config(materialized='incremental', unique_key='uscc', incremental_strategy='delete+insert',
+          indexes=[{'columns': ['uscc'], 'unique': True}, {'columns': ['_built_xid']}]) }}
 with subjects as (
-    select * from {{ ref('int_subjects') }}
-),
-history as (
-    -- tax and utilities, kept incrementally (int_subject_history)
-    select * from {{ ref('int_subject_history') }}
+    -- the registry as of as_of. "Active enterprise" (DOMAIN §6): type 企业 and in existence on
+    -- as_of — established by then (or date unknown), and either 存续 or closed only after as_of.
+    select s.*,
+           (s.established_on is null or s.established_on <= {{ as_of() }})
+             and (s.status = '存续' or s.closed_on > {{ as_of() }}) as is_existing,
+           s.subject_type = '企业'
+             and (s.established_on is null or s.established_on <= {{ as_of() }})
+             and (s.status = '存续' or s.closed_on > {{ as_of() }}) as is_active_enterprise
+    from {{ ref('stg_subjects') }} as s
 ),
 properties as (
     -- registrations held on as_of
@@ -42,6 +60,55 @@ commitments as (
     from {{ ref('stg_commitments') }}
     where committed_on <= {{ as_of() }}
     group by uscc
+),
+{%- if is_incremental() %}
+since as (
+    select {{ seen_watermark() }} as xmin,
+           -- the as_of of the latest run that wrote rows: the days since then are the ones crossed
+           (select _as_of from {{ this }} order by _built_xid desc limit 1) as as_of
+),
+crossed as (
+    select least(as_of, {{ as_of() }}) as after_day, greatest(as_of, {{ as_of() }}) as up_to_day from since
+),
+affected as (
+    select uscc from {{ ref('stg_subjects') }} where {{ changed_since('(select xmin from since)') }}
+    union
+    select uscc from subjects, crossed
+    where established_on > after_day and established_on <= up_to_day
+       or closed_on > after_day and closed_on <= up_to_day
+    union
+    select uscc from {{ ref('int_subject_history') }} where {{ changed_since('(select xmin from since)') }}
+    union
+    select uscc from {{ this }} as s
+    where s._has_history and not exists (select from {{ ref('int_subject_history') }} as h where h.uscc = s.uscc)
+    union
+    select coalesce(n.uscc, s.uscc)
+    from properties as n
+    full join (select * from {{ this }} where properties > 0) as s using (uscc)
+    where (n.properties, n.properties_mortgaged, n.properties_seized)
+          is distinct from (s.properties, s.properties_mortgaged, s.properties_seized)
+    union
+    select coalesce(n.uscc, s.uscc)
+    from penalties as n
+    full join (select * from {{ this }} where penalties_total > 0) as s using (uscc)
+    where (n.penalties_total, n.penalties_public, n.penalties_public_ordinary, n.penalties_public_serious)
+          is distinct from (s.penalties_total, s.penalties_public, s.penalties_public_ordinary, s.penalties_public_serious)
+    union
+    select coalesce(n.uscc, s.uscc)
+    from dishonest as n
+    full join (select * from {{ this }} where dishonest_cases > 0) as s using (uscc)
+    where (n.dishonest_cases, n.dishonest_active) is distinct from (s.dishonest_cases, s.dishonest_active)
+    union
+    select coalesce(n.uscc, s.uscc)
+    from commitments as n
+    full join (select * from {{ this }} where commitments_total > 0) as s using (uscc)
+    where (n.commitments_total, n.commitments_unfulfilled) is distinct from (s.commitments_total, s.commitments_unfulfilled)
+),
+{%- endif %}
+history as (
+    -- tax and utilities, kept incrementally (int_subject_history)
+    select * from {{ ref('int_subject_history') }}
+    {% if is_incremental() %}where uscc in (select uscc from affected){% endif %}
 )
 select
     s.uscc,
@@ -76,10 +143,16 @@ select
     coalesce(d.dishonest_cases, 0) as dishonest_cases,
     coalesce(d.dishonest_active, false) as dishonest_active,
     coalesce(c.commitments_total, 0) as commitments_total,
-    coalesce(c.commitments_unfulfilled, 0) as commitments_unfulfilled
+    coalesce(c.commitments_unfulfilled, 0) as commitments_unfulfilled,
+    h.uscc is not null as _has_history,
+    {{ as_of() }} as _as_of,
+    {{ build_marks() }}
 from subjects as s
 left join history as h using (uscc)
 left join properties as pr using (uscc)
 left join penalties as pe using (uscc)
 left join dishonest as d using (uscc)
 left join commitments as c using (uscc)
+{%- if is_incremental() %}
+where s.uscc in (select uscc from affected)
+{%- endif %}

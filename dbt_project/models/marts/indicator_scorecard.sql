@@ -126,7 +126,7 @@ i07 as (
 
 -- I08–I11: active enterprises, per region and for `all` -----------------------------------------
 enterprises as (
-    select uscc, region_code from {{ ref('int_subjects') }} where is_active_enterprise
+    select uscc, region_code from {{ ref('int_subject_facts') }} where is_active_enterprise
 ),
 enterprise_regions as (
     select uscc, region_code from enterprises
@@ -172,11 +172,11 @@ enterprise_counts as (
     group by r.region_code
 ),
 commitments_in_window as (
-    -- int_subjects, a table: the planner knows its size. Joined to the stg_subjects view (a window
-    -- over raw.subjects, estimated at 0.5 % of its rows) it chose a nested loop: quadratic.
+    -- the registry from a table whose size the planner knows (int_subject_facts). Joined to a view
+    -- over raw.subjects (estimated at 0.5 % of its rows) it once chose a nested loop: quadratic.
     select 1 as made, c.fulfilment, s.region_code
     from {{ ref('stg_commitments') }} as c
-    left join {{ ref('int_subjects') }} as s using (uscc)
+    left join {{ ref('int_subject_facts') }} as s using (uscc)
     where {{ in_window('c.committed_on') }}
 ),
 commitment_regions as (

@@ -96,3 +96,15 @@ _file_name as source_file,
 {% macro changed_since(since) -%}
 _built_xid >= {{ since }}
 {%- endmacro %}
+
+{#- is_incremental(), and this model's table already has `columns` (the bookkeeping its incremental
+    SQL reads). A table left by an older release without them is computed as in a full build, so
+    that dbt's on_schema_change: fail stops the run with its own message to rebuild
+    (`FULL_REFRESH=1 make run`) instead of a "column does not exist" error. -#}
+{% macro incremental_with(columns) -%}
+    {%- if not is_incremental() -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set present = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+    {{ return(columns | reject('in', present) | list | length == 0) }}
+{%- endmacro %}

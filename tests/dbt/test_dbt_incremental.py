@@ -19,6 +19,7 @@ import pytest
 from psycopg import sql
 
 from dbt_runner import build, query, rows_affected
+from include.transform import run_dbt
 from warehouse_rows import RawWriter, uscc
 
 D = dt.date.fromisoformat
@@ -230,3 +231,16 @@ def test_changed_scoring_rules_re_evaluate_every_subject(db):
     assert rows_affected(url, "int_subject_facts") == 0
     assert rows_affected(url, "int_subject_archive") == 9
     assert query(url, "select count(*) from intermediate.int_subject_archive where credit_score < 0") == [(0,)]
+
+
+def test_a_table_left_by_an_older_release_stops_the_build_with_dbts_message_to_rebuild(db, tmp_path):
+    """An older release's int_subject_facts without this release's bookkeeping column: the build
+    stops with dbt's on_schema_change message (not a missing-column error); a full refresh fixes it."""
+    url = db["url"]
+    with psycopg.connect(url) as conn:
+        conn.execute("alter table intermediate.int_subject_facts drop column _as_of")
+    result = run_dbt(["build"], url, JULY_20, target_path=tmp_path, timeout=600)
+    assert result.returncode != 0
+    assert "out of sync" in result.stdout and "does not exist" not in result.stdout
+    build(url, JULY_20, "--full-refresh")
+    assert query(url, "select count(*) from intermediate.int_subject_facts where _as_of = %s", (JULY_20,)) == [(9,)]

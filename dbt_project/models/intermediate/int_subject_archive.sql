@@ -9,6 +9,7 @@
 -- export.financing_profile are copies of it for one as_of.
 {{ config(materialized='incremental', unique_key='uscc', incremental_strategy='delete+insert',
           indexes=[{'columns': ['uscc'], 'unique': True}, {'columns': ['_built_xid']}]) }}
+{%- set incremental = incremental_with(['_built_xid', '_seen_xmin', '_rules_version']) %}
 with rules_version as (
     select md5(
         coalesce((select string_agg(to_jsonb(r)::text, '|' order by r.rule_id) from {{ ref('scoring_rules') }} as r), '')
@@ -17,7 +18,7 @@ with rules_version as (
 ),
 facts as (
     select * from {{ ref('int_subject_facts') }}
-    {%- if is_incremental() %}
+    {%- if incremental %}
     where {{ changed_since('(select ' ~ seen_watermark() ~ ')') }}
        or exists (select from {{ this }} where _rules_version is distinct from (select version from rules_version))
     {%- endif %}

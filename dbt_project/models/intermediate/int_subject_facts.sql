@@ -14,6 +14,7 @@
 --     publicity regime, a record crossing as_of or the window all show up as a difference.
 {{ config(materialized='incremental', unique_key='uscc', incremental_strategy='delete+insert',
           indexes=[{'columns': ['uscc'], 'unique': True}, {'columns': ['_built_xid']}]) }}
+{%- set incremental = incremental_with(['_built_xid', '_seen_xmin', '_as_of', '_has_history']) %}
 with subjects as (
     -- the registry as of as_of. "Active enterprise" (DOMAIN §6): type 企业 and in existence on
     -- as_of — established by then (or date unknown), and either 存续 or closed only after as_of.
@@ -61,7 +62,7 @@ commitments as (
     where committed_on <= {{ as_of() }}
     group by uscc
 ),
-{%- if is_incremental() %}
+{%- if incremental %}
 since as (
     select {{ seen_watermark() }} as xmin,
            -- the as_of of the latest run that wrote rows: the days since then are the ones crossed
@@ -108,7 +109,7 @@ affected as (
 history as (
     -- tax and utilities, kept incrementally (int_subject_history)
     select * from {{ ref('int_subject_history') }}
-    {% if is_incremental() %}where uscc in (select uscc from affected){% endif %}
+    {% if incremental %}where uscc in (select uscc from affected){% endif %}
 )
 select
     s.uscc,
@@ -153,6 +154,6 @@ left join properties as pr using (uscc)
 left join penalties as pe using (uscc)
 left join dishonest as d using (uscc)
 left join commitments as c using (uscc)
-{%- if is_incremental() %}
+{%- if incremental %}
 where s.uscc in (select uscc from affected)
 {%- endif %}

@@ -155,7 +155,7 @@ def test_a_load_still_open_during_a_build_is_taken_by_the_next(db):
 
 # --- the archive: int_subject_facts and int_subject_archive recompute only the subjects that change
 S5, S6, S7, S8, S9 = (uscc(i) for i in (5, 6, 7, 8, 9))
-JULY_10, JULY_20 = D("2022-07-10"), D("2022-07-20")
+JULY_10, JULY_20, JULY_21 = D("2022-07-10"), D("2022-07-20"), D("2022-07-21")
 
 
 def dated_subject(code, name, established=None, status="存续", closed=None):
@@ -231,6 +231,37 @@ def test_changed_scoring_rules_re_evaluate_every_subject(db):
     assert rows_affected(url, "int_subject_facts") == 0
     assert rows_affected(url, "int_subject_archive") == 9
     assert query(url, "select count(*) from intermediate.int_subject_archive where credit_score < 0") == [(0,)]
+
+
+def record_publication(url: str, as_of: dt.date, version: str) -> None:
+    """What the publish step records for the next build (audit.publication_log.build_xmin)."""
+    from include.publish import PUBLICATION_LOG_DDL
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(PUBLICATION_LOG_DDL)
+        conn.execute("insert into audit.publication_log (version, as_of, pipeline_version, row_counts,"
+                     " gate_results, build_xmin) select %s, %s, 'test', '{}', '[]', build_xmin"
+                     " from staging.build_started", (version, as_of))
+
+
+def test_after_a_publication_the_history_compares_only_archives_written_since(db):
+    """The snapshot reads the archives written since the published build began: a subject changed
+    after the publication gets its new version, unchanged ones keep theirs, and a build that is
+    not published leaves its changes to be compared again (and found equal) by the next."""
+    url, w = db["url"], db["writer"]
+    versions = "select uscc, count(*) from history.subject_archive_snapshot group by uscc"
+    build(url, JULY_20)
+    record_publication(url, JULY_20, "2022-07-20.1")
+    before = dict(query(url, versions))
+    # versions are per as_of (the snapshot's timestamp is as_of): the change is seen the next day
+    w.rows("commitments", [commitment("K2", S5, "2022-07-16")], file="k3.csv", arrived="2022-07-19 09:00+08")
+    build(url, JULY_21)                                                  # not published
+    build(url, JULY_21)                                                  # compares S5 again: same hash
+    after = dict(query(url, versions))
+    assert after[S5] == before[S5] + 1
+    assert {code: n for code, n in after.items() if code != S5} == {code: n for code, n in before.items() if code != S5}
+    assert query(url, "select commitments_total from history.subject_archive_snapshot"
+                      " where uscc = %s and dbt_valid_to is null", (S5,)) == [(1,)]
 
 
 def test_a_table_left_by_an_older_release_stops_the_build_with_dbts_message_to_rebuild(db, tmp_path):

@@ -87,20 +87,9 @@ totalled as (
                           + points_dishonest + points_commitments, floor_points), ceiling_points) as credit_score
     from scored as s
 ),
-archive as (
-    -- exactly the columns of marts.subject_archive but as_of, in its order: archive_hash is over them
+graded as (
     select
-        t.uscc, t.subject_name, t.subject_type, t.legal_rep, t.established_on, t.status, t.closed_on,
-        t.region_code, t.industry_code, t.registered_capital, t.is_active_enterprise,
-        t.tax_latest_period, t.tax_rating, t.tax_rating_year, t.tax_arrears, t.tax_paid_12m, t.tax_major_violation,
-        t.utility_bills, t.utility_months, t.utility_bills_paid_in_full, t.utility_paid_share,
-        t.properties, t.properties_mortgaged, t.properties_seized,
-        t.penalties_total, t.penalties_public, t.penalties_public_ordinary, t.penalties_public_serious,
-        t.dishonest_cases, t.dishonest_active,
-        t.commitments_total, t.commitments_unfulfilled,
-        t.points_base, t.points_tax, t.points_utilities, t.points_real_estate, t.points_penalties,
-        t.points_dishonest, t.points_commitments,
-        t.credit_score,
+        t.*,
         case
             when t.dishonest_active and t.dishonest_grade is not null then t.dishonest_grade
             when t.tax_major_violation and t.major_violation_grade is not null then t.major_violation_grade
@@ -113,6 +102,12 @@ archive as (
     from totalled as t
     left join grade_bands as g
            on t.credit_score >= g.min_score and (g.next_min_score is null or t.credit_score < g.next_min_score)
+),
+archive as (
+    -- exactly the columns of marts.subject_archive but as_of, in its order (the one list the mart
+    -- and the snapshot select too): archive_hash is over them
+    select {{ subject_archive_columns('g') }}
+    from graded as g
 )
 select
     a.*,

@@ -9,6 +9,9 @@ sample itself), and measures: wall time, phases from the run's own log lines (sa
 preparation, ingest, transform, publish, summary), peak memory of the `make` process tree (RSS)
 and of the embedded PostgreSQL (PSS), rows loaded; then the ratio of each size to the smallest.
 `--city` adds 300,000 subjects (36 months of tax and utility history, ~12.6M rows).
+`--daily` then runs `make run` a second time on the same state, after a tax and a utilities file
+re-delivering the latest month of 1 % of the subjects (bench/transform.py's corrections, later
+arrival, same AS_OF): the daily run through Airflow, measured the same way, against the first.
 Targets: 300,000 subjects within 30 minutes, peak memory < 2 GB.
 """
 from __future__ import annotations
@@ -106,14 +109,8 @@ def _warehouse_counts(env: dict, tree: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def run_once(tree: Path, subjects: int, as_of: str, port: int, keep: bool) -> dict:
-    base = Path(f"/tmp/bench-e2e-{subjects}")
-    shutil.rmtree(base, ignore_errors=True)
-    (base / "landing").mkdir(parents=True)
-    _seed_uv(base / "state")
-    env = _environment(base, subjects, as_of, port)
-    log_path = base / "make-run.log"
-    print(f"end to end: `make run` with {subjects:,} subjects in {tree} (log: {log_path})", file=sys.stderr, flush=True)
+def _make_run(tree: Path, base: Path, env: dict, log_path: Path) -> dict:
+    """One `make run` in `tree`: exit code, wall time, memory peaks and phases from its log."""
     started = time.monotonic()
     proc = subprocess.Popen(["make", "run"], cwd=tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, bufsize=1)
@@ -129,9 +126,45 @@ def run_once(tree: Path, subjects: int, as_of: str, port: int, keep: bool) -> di
     rc = proc.wait()
     wall = time.monotonic() - started
     memory = monitor.stop()
-    result = {"subjects": subjects, "exit_code": rc, "wall_seconds": round(wall, 1), **memory,
-              **parse_phases(lines), "log": str(log_path)}
+    return {"exit_code": rc, "wall_seconds": round(wall, 1), **memory, **parse_phases(lines), "log": str(log_path)}
+
+
+def _warehouse_url(env: dict, tree: Path) -> str:
+    out = subprocess.run([str(tree / ".venv" / "bin" / "python"), "-c",
+                          "from include import embedded_pg; print(embedded_pg.url('warehouse'))"],
+                         cwd=tree, env=env, capture_output=True, text=True, check=True)
+    return out.stdout.strip().splitlines()[-1]
+
+
+def daily_run(tree: Path, base: Path, env: dict, subjects: int, as_of: str, share: float) -> dict:
+    """1 % new deliveries into the landing zone, then `make run` again on the same state."""
+    import datetime as dt
+
+    from transform import write_corrections
+
+    corrections = write_corrections(_warehouse_url(env, tree), base / "landing", subjects, share,
+                                    dt.date.fromisoformat(as_of))
+    new_rows = sum(n for _, n in corrections.values())
+    log_path = base / "make-run-daily.log"
+    print(f"end to end: daily `make run` after {new_rows:,} new rows (log: {log_path})", file=sys.stderr, flush=True)
+    run = _make_run(tree, base, env, log_path)
+    run.update(new_rows=new_rows, published_archives=_warehouse_counts(env, tree).get("published_archives"))
+    return run
+
+
+def run_once(tree: Path, subjects: int, as_of: str, port: int, keep: bool, daily: float | None = None) -> dict:
+    base = Path(f"/tmp/bench-e2e-{subjects}")
+    shutil.rmtree(base, ignore_errors=True)
+    (base / "landing").mkdir(parents=True)
+    _seed_uv(base / "state")
+    env = _environment(base, subjects, as_of, port)
+    log_path = base / "make-run.log"
+    print(f"end to end: `make run` with {subjects:,} subjects in {tree} (log: {log_path})", file=sys.stderr, flush=True)
+    result = {"subjects": subjects, **_make_run(tree, base, env, log_path)}
     result.update(_warehouse_counts(env, tree))
+    if daily and result["exit_code"] == 0:
+        result["daily"] = daily_run(tree, base, env, subjects, as_of, daily)
+        result["daily_vs_first"] = ratio(result["daily"]["wall_seconds"], result["wall_seconds"])
     if not keep:
         subprocess.run([str(tree / ".venv" / "bin" / "python"), "-m", "include.embedded_pg", "stop"],
                        cwd=tree, env=env, capture_output=True)
@@ -163,6 +196,16 @@ def print_results(results: list[dict]) -> None:
     rows = [{"subjects": r["subjects"], **r["phases"]} for r in results]
     print("phases (s):")
     print_table(rows, [("subjects", "subjects", ",")] + [(p, p, ".0f") for p in phase_names])
+    daily = [r for r in results if r.get("daily")]
+    if daily:
+        print("daily `make run` after 1 % new deliveries (same state, same AS_OF):")
+        print_table([{"subjects": r["subjects"], "new_rows": r["daily"]["new_rows"], "first_s": r["wall_seconds"],
+                      "daily_s": r["daily"]["wall_seconds"], "daily_vs_first": r["daily_vs_first"],
+                      "rc": r["daily"]["exit_code"], **r["daily"]["phases"]} for r in daily],
+                    [("subjects", "subjects", ","), ("rc", "rc", ""), ("new_rows", "new rows", ","),
+                     ("first_s", "first s", ".0f"), ("daily_s", "daily s", ".0f"),
+                     ("daily_vs_first", "daily/first", ".0%"), ("ingest", "ingest", ".0f"),
+                     ("transform", "transform", ".0f"), ("publish", "publish", ".0f")])
     for r in results:   # which processes hold the memory, and which ones coexist at the peak
         print(f"{r['subjects']:,} subjects, peak RSS by role (MB): {r.get('peak_rss_by_role_mb')}")
         print(f"{r['subjects']:,} subjects, at the tree's peak (MB): {r.get('at_tree_peak_mb')}")
@@ -192,10 +235,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--merge", action="store_true",
                         help="keep the other sizes already in the results file (a rerun of one size)")
     parser.add_argument("--note", help="a remark stored with these runs (e.g. a patch applied to the tree)")
+    parser.add_argument("--daily", nargs="?", type=float, const=0.01, default=None, metavar="SHARE",
+                        help="then a daily `make run` after new deliveries for SHARE of the subjects (default 0.01)")
     args = parser.parse_args(argv)
     sizes = sorted(set(args.subjects or [2000]) | ({CITY_SUBJECTS} if args.city else set()))
     info = machine()
-    results = [run_once(args.tree.resolve(), n, args.as_of, args.port + 50 * k, args.keep)
+    results = [run_once(args.tree.resolve(), n, args.as_of, args.port + 50 * k, args.keep, args.daily)
                for k, n in enumerate(sizes)]
     for r in results:
         r.update(tree=str(args.tree), note=args.note, date=info["date"], load_avg_at_start=info["load_avg_at_start"])
@@ -214,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     write_results(args.name, {"benchmark": "end_to_end", "machine": info,
                               "parameters": {"sizes": sorted(r["subjects"] for r in results), "as_of": args.as_of},
                               "results": results, "targets": targets})
-    return 0 if all(r["exit_code"] == 0 for r in results) else 1
+    return 0 if all(r["exit_code"] == 0 and r.get("daily", {}).get("exit_code", 0) == 0 for r in results) else 1
 
 
 if __name__ == "__main__":

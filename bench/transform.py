@@ -14,7 +14,8 @@ of STATE_DIR (or WAREHOUSE_URL's server; the database is dropped afterwards); th
      file with their latest month, delivered later on as-of), loaded with include.ingest.load_file,
      then `dbt build` without --full-refresh, then recorded as published. The first after a full
      rebuild also re-tests the rebuilt staging rows; the second is the steady state: ratio
-     incremental/full;
+     incremental/full; then a build with nothing delivered, the floor every build pays.
+     Every build starts from one `dbt parse`'s cache, as a deployment's builds do;
   4. EXPLAIN (ANALYZE, BUFFERS) of the slowest models' compiled SQL.
 Prints the tables and writes bench/results/<name>.json. Target: incremental ≤ 10 % of full.
 """
@@ -132,16 +133,39 @@ def temp_bytes(url: str) -> int:
                    .fetchone()[0])
 
 
-def dbt_build(url: str, as_of: dt.date, target: Path, full_refresh: bool) -> dict:
-    """One `dbt build`, as include.transform.run_dbt runs it, with its tree's memory polled."""
-    from include import settings
+def _dbt_command(url: str, as_of: dt.date, args: list[str], target: Path) -> tuple[list[str], dict]:
     from include.transform import PROFILES_DIR, PROJECT_DIR, dbt_env, dbt_executable
 
-    command = [dbt_executable(), "build", *(["--full-refresh"] if full_refresh else []),
-               "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROFILES_DIR),
+    command = [dbt_executable(), *args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROFILES_DIR),
                "--vars", json.dumps({"as_of": as_of.isoformat()}),
                "--target-path", str(target), "--log-path", str(target / "logs")]
     env = {**os.environ, **dbt_env(url), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
+    return command, env
+
+
+def dbt_parse(url: str, as_of: dt.date, target: Path) -> float:
+    """`dbt parse` once per scale: its partial_parse.msgpack is given to every measured build, as a
+    deployment keeps dbt_project/target between runs (and Cosmos its parse cache), so the builds
+    compare the work of the build, not a cold parse (~3.5 s) each. Returns the parse's seconds."""
+    from include.transform import PROJECT_DIR
+
+    shutil.rmtree(target, ignore_errors=True)
+    command, env = _dbt_command(url, as_of, ["parse"], target)
+    started = time.perf_counter()
+    subprocess.run(command, cwd=PROJECT_DIR, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return round(time.perf_counter() - started, 2)
+
+
+def dbt_build(url: str, as_of: dt.date, target: Path, full_refresh: bool, parse_cache: Path | None = None) -> dict:
+    """One `dbt build`, as include.transform.run_dbt runs it, with its tree's memory polled."""
+    from include import settings
+    from include.transform import PROJECT_DIR
+
+    command, env = _dbt_command(url, as_of, ["build", *(["--full-refresh"] if full_refresh else [])], target)
+    shutil.rmtree(target, ignore_errors=True)
+    if parse_cache is not None:
+        target.mkdir(parents=True)
+        shutil.copy2(parse_cache / "partial_parse.msgpack", target / "partial_parse.msgpack")
     spilled_before = temp_bytes(url)
     started = time.perf_counter()
     proc = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -278,16 +302,23 @@ def bench_scale(server_url: str, subjects: int, as_of: dt.date, share: float, ex
             loaded = [{}] * files
         else:
             rows = sum(r.get("rows_loaded") or 0 for r in loaded)
+        parse_cache = work / "target-parse"
+        parse_seconds = dbt_parse(url, as_of, parse_cache)
         say(f"transform: {subjects:,} subjects — dbt build --full-refresh ({rows:,} raw rows)")
-        full = dbt_build(url, as_of, work / "target-full", full_refresh=True)
+        full = dbt_build(url, as_of, work / "target-full", full_refresh=True, parse_cache=parse_cache)
         sizes = table_sizes(url)
         # Two daily runs, each after a publication: the first after a full rebuild re-tests the
         # rebuilt staging rows (written since the published build began); the second is the
-        # steady state of a daily run, and the one compared with the full build.
+        # steady state of a daily run, and the one compared with the full build. Then a run with
+        # nothing delivered: what every build costs whatever arrived (dbt, the published copies, tests).
         mark_published(url, as_of)
-        first, _, _ = daily_run(url, landing, subjects, share, as_of, work, day=1)
+        first, _, _ = daily_run(url, landing, subjects, share, as_of, work, day=1, parse_cache=parse_cache)
         mark_published(url, as_of)
-        incremental, corrections, correction_ingest = daily_run(url, landing, subjects, share, as_of, work, day=2)
+        incremental, corrections, correction_ingest = daily_run(url, landing, subjects, share, as_of, work, day=2,
+                                                                parse_cache=parse_cache)
+        mark_published(url, as_of)
+        say(f"transform: {subjects:,} subjects — dbt build (nothing new)")
+        nothing_new = dbt_build(url, as_of, work / "target-nothing-new", full_refresh=False, parse_cache=parse_cache)
         plans = explain_slowest(url, work / "target-full", full["nodes"], explain) if explain else []
     incremental_seconds = {n["node"]: n["seconds"] for n in incremental["nodes"]}
     slowest = [dict(n, incremental_seconds=incremental_seconds.get(n["node"])) for n in full["nodes"]
@@ -297,14 +328,19 @@ def bench_scale(server_url: str, subjects: int, as_of: dt.date, share: float, ex
             "ingest_seconds": round(ingest_seconds, 1), "full": _summary(full), "incremental": _summary(incremental),
             "first_incremental_after_full": _summary(first),
             "first_incremental_vs_full": ratio(first["seconds"], full["seconds"]),
+            "nothing_new": _summary(nothing_new),
+            "nothing_new_vs_full": ratio(nothing_new["seconds"], full["seconds"]),
+            "parse_seconds": parse_seconds,
             "correction_rows": {f: n for f, (_, n) in corrections.items()},
             "correction_ingest_seconds": round(correction_ingest, 2),
             "incremental_vs_full": ratio(incremental["seconds"], full["seconds"]),
             "slowest_models": slowest, "table_sizes": sizes, "explain": plans,
-            "all_nodes_full": full["nodes"], "all_nodes_incremental": incremental["nodes"]}
+            "all_nodes_full": full["nodes"], "all_nodes_incremental": incremental["nodes"],
+            "all_nodes_nothing_new": nothing_new["nodes"]}
 
 
-def daily_run(url: str, landing: Path, subjects: int, share: float, as_of: dt.date, work: Path, day: int):
+def daily_run(url: str, landing: Path, subjects: int, share: float, as_of: dt.date, work: Path, day: int,
+              parse_cache: Path | None = None):
     """Corrections for `share` of the subjects delivered and loaded, then `dbt build` without
     --full-refresh (what the daily run does): (build, corrections, seconds loading them)."""
     from include.ingest import load_file
@@ -317,7 +353,7 @@ def daily_run(url: str, landing: Path, subjects: int, share: float, as_of: dt.da
     loading = time.perf_counter() - started
     say(f"transform: {subjects:,} subjects — dbt build (incremental day {day}, "
         f"{sum(n for _, n in corrections.values())} new rows)")
-    build = dbt_build(url, as_of, work / f"target-incremental-{day}", full_refresh=False)
+    build = dbt_build(url, as_of, work / f"target-incremental-{day}", full_refresh=False, parse_cache=parse_cache)
     return build, corrections, loading
 
 
@@ -338,12 +374,14 @@ def print_results(results: list[dict]) -> None:
                      "x_full": ratio(r["full"]["seconds"], base["full"]["seconds"]),
                      "x_rows": ratio(r["raw_rows_loaded"], base["raw_rows_loaded"]),
                      "incr_s": r["incremental"]["seconds"], "incr_full": r["incremental_vs_full"],
+                     "none_s": r["nothing_new"]["seconds"], "none_full": r["nothing_new_vs_full"],
                      "dbt_mb": r["full"]["peak_tree_rss_mb"], "pg_mb": r["full"]["peak_postgres_pss_mb"],
                      "temp_mb": r["full"]["server_temp_mb"]})
     print("\ntransform (`dbt build`):")
     print_table(rows, [("subjects", "subjects", ","), ("rows", "raw rows", ","), ("full_s", "full s", ".1f"),
                        ("x_full", "x full", ".2f"), ("x_rows", "x rows", ".2f"), ("incr_s", "incr s", ".1f"),
-                       ("incr_full", "incr/full", ".0%"), ("dbt_mb", "dbt MB", ".0f"), ("pg_mb", "pg MB", ".0f"),
+                       ("incr_full", "incr/full", ".0%"),
+                       ("none_s", "nothing new s", ".1f"), ("none_full", "nothing/full", ".0%"), ("dbt_mb", "dbt MB", ".0f"), ("pg_mb", "pg MB", ".0f"),
                        ("temp_mb", "spill MB", ".0f")])
     for r in results:
         print(f"\nfive slowest models at {r['subjects']:,} subjects (full build; incremental beside it):")

@@ -21,3 +21,27 @@
 {% macro arrival_day(ts_expr) -%}
     (({{ ts_expr }}) at time zone 'Asia/Shanghai')::date
 {%- endmacro %}
+
+{#- For an incremental model that stores the window it was computed for in `window_start`
+    (int_subject_history): whether as_of has moved W since, i.e. every stored row is stale.
+    Asked while the model's SQL is compiled, before its pre-hook runs; always false outside a run. -#}
+{% macro window_moved() -%}
+    {%- if not (execute and is_incremental()) -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set stale = run_query("select exists (select from " ~ this ~ " where window_start is distinct from "
+                              ~ window_start() ~ ")") -%}
+    {{ return(stale.columns[0].values()[0]) }}
+{%- endmacro %}
+
+{#- The pre-hook that goes with window_moved(): the same test, and if true, the table emptied in the
+    model's transaction, so that the full-build SQL refills it without deleting row by row. -#}
+{% macro empty_when_window_moved() -%}
+    {%- if is_incremental() -%}
+    do $empty$ begin
+        if exists (select from {{ this }} where window_start is distinct from {{ window_start() }}) then
+            truncate {{ this }};
+        end if;
+    end $empty$
+    {%- endif -%}
+{%- endmacro %}

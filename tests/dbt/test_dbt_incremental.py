@@ -110,10 +110,20 @@ def test_corrections_rebuild_only_the_changed_subjects_and_match_a_full_rebuild(
     assert_same(incremental, tables(url))
 
 
+def storage_of(url: str, table: str) -> int:
+    """The table's file: TRUNCATE gives it a new one, deletes and inserts keep it."""
+    return query(url, "select pg_relation_filenode(%s::regclass)", (table,))[0][0]
+
+
 def test_as_of_in_the_next_month_recomputes_every_history_row(db):
     url = db["url"]
+    before = storage_of(url, "intermediate.int_subject_history")
+    build(url, JUNE)
+    assert storage_of(url, "intermediate.int_subject_history") == before   # same month: kept
     build(url, JULY)
     assert rows_affected(url, "int_subject_history") == 4      # window W moved: every row was stale
+    # ... so the table was emptied and refilled with the full build's SQL, not deleted row by row
+    assert storage_of(url, "intermediate.int_subject_history") != before
     assert rows_affected(url, "stg_tax") == 0                  # nothing new delivered
     incremental = tables(url)
     build(url, JULY, "--full-refresh")

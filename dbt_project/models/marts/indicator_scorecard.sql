@@ -15,8 +15,12 @@ regions as (
 ),
 
 -- I01 重错码率 ---------------------------------------------------------------------------------
+registry_names as (
+    -- one pass over the delivered registry: each code and how many names it came with
+    select uscc as code, count(distinct name) as names from {{ source('raw', 'subjects') }} group by uscc
+),
 registry_codes as (
-    select distinct uscc as code from {{ source('raw', 'subjects') }}
+    select code from registry_names
 ),
 rejected_codes as (
     select distinct {{ normalise_code('value') }} as code
@@ -25,7 +29,7 @@ rejected_codes as (
       and coalesce({{ normalise_code('value') }}, '') <> ''
 ),
 codes_with_many_names as (
-    select uscc from {{ source('raw', 'subjects') }} group by uscc having count(distinct name) >= 2
+    select code from registry_names where names >= 2
 ),
 i01 as (
     select 'I01'::text as indicator_id, 'all'::text as region_code,
@@ -214,13 +218,21 @@ counted_subjects as (
     union all
     select 'I14', region_code, subject_key from {{ ref('focus_subjects') }}
 ),
+counted_regions as (
+    -- `all` counts every subject; a region counts its own. One pass, not a count per indicator and
+    -- region: a correlated count re-scanned int_subject_facts once per region (27 scans in 9 regions).
+    select indicator_id, 'all'::text as region_code, subject_key from counted_subjects
+    union all
+    select indicator_id, region_code, subject_key from counted_subjects where region_code is not null
+),
+counted_per_region as (
+    select indicator_id, region_code, count(*) as numerator from counted_regions group by 1, 2
+),
 counts as (
-    select i.indicator_id, r.region_code,
-           (select count(*) from counted_subjects c
-             where c.indicator_id = i.indicator_id and (r.region_code = 'all' or c.region_code = r.region_code)) as numerator,
-           null::bigint as denominator
+    select i.indicator_id, r.region_code, coalesce(c.numerator, 0) as numerator, null::bigint as denominator
     from (values ('I12'), ('I13'), ('I14')) as i (indicator_id)
     cross join regions as r
+    left join counted_per_region as c on c.indicator_id = i.indicator_id and c.region_code = r.region_code
 ),
 
 measures as (

@@ -86,7 +86,8 @@ def target_lines(folder: Path) -> list[str]:
                          f"{'MET' if c['wall_seconds'] <= 1800 and c['exit_code'] == 0 else 'NOT MET'}")
         for r in e2e["results"]:
             if r.get("daily"):   # measured, no target: the daily run through Airflow
-                lines.append(f"daily make run, {r['subjects']:,} subjects:      {r['daily']['wall_seconds']:.0f} s after "
+                label = f"daily make run, {r['subjects']:,} subjects:"
+                lines.append(f"{label:<39}{r['daily']['wall_seconds']:.0f} s after "
                              f"{r['daily']['new_rows']:,} new rows, {r['daily_vs_first']:.0%} of the first run")
         peak = max(r["peak_tree_rss_mb"] for r in e2e["results"])
         biggest = max(r["subjects"] for r in e2e["results"])

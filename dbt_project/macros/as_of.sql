@@ -34,14 +34,12 @@
     {{ return(stale.columns[0].values()[0]) }}
 {%- endmacro %}
 
-{#- The pre-hook that goes with window_moved(): the same test, and if true, the table emptied in the
-    model's transaction, so that the full-build SQL refills it without deleting row by row. -#}
+{#- The pre-hook that goes with window_moved(): the same question asked again when the hook runs,
+    just before the model's SQL (nothing writes the table in between), and if W has moved, the
+    table emptied in the model's transaction, so that the full-build SQL refills it without
+    deleting row by row. -#}
 {% macro empty_when_window_moved() -%}
-    {%- if is_incremental() -%}
-    do $empty$ begin
-        if exists (select from {{ this }} where window_start is distinct from {{ window_start() }}) then
-            truncate {{ this }};
-        end if;
-    end $empty$
+    {%- if window_moved() -%}
+    truncate {{ this }}
     {%- endif -%}
 {%- endmacro %}

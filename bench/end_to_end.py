@@ -137,7 +137,8 @@ def _warehouse_url(env: dict, tree: Path) -> str:
 
 
 def daily_run(tree: Path, base: Path, env: dict, subjects: int, as_of: str, share: float) -> dict:
-    """1 % new deliveries into the landing zone, then `make run` again on the same state."""
+    """New deliveries for `share` of the subjects into the landing zone, then `make run` again on
+    the same state."""
     import datetime as dt
 
     from transform import write_corrections
@@ -148,7 +149,8 @@ def daily_run(tree: Path, base: Path, env: dict, subjects: int, as_of: str, shar
     log_path = base / "make-run-daily.log"
     print(f"end to end: daily `make run` after {new_rows:,} new rows (log: {log_path})", file=sys.stderr, flush=True)
     run = _make_run(tree, base, env, log_path)
-    run.update(new_rows=new_rows, published_archives=_warehouse_counts(env, tree).get("published_archives"))
+    run.update(share=share, new_rows=new_rows,
+               published_archives=_warehouse_counts(env, tree).get("published_archives"))
     return run
 
 
@@ -198,7 +200,9 @@ def print_results(results: list[dict]) -> None:
     print_table(rows, [("subjects", "subjects", ",")] + [(p, p, ".0f") for p in phase_names])
     daily = [r for r in results if r.get("daily")]
     if daily:
-        print("daily `make run` after 1 % new deliveries (same state, same AS_OF):")
+        shares = sorted({r["daily"].get("share", 0.01) for r in daily})
+        print(f"daily `make run` after new deliveries for {', '.join(f'{s:.0%}' for s in shares)}"
+              " of the subjects (same state, same AS_OF):")
         print_table([{"subjects": r["subjects"], "new_rows": r["daily"]["new_rows"], "first_s": r["wall_seconds"],
                       "daily_s": r["daily"]["wall_seconds"], "daily_vs_first": r["daily_vs_first"],
                       "rc": r["daily"]["exit_code"], **r["daily"]["phases"]} for r in daily],

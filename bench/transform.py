@@ -152,7 +152,9 @@ def dbt_parse(url: str, as_of: dt.date, target: Path) -> float:
     shutil.rmtree(target, ignore_errors=True)
     command, env = _dbt_command(url, as_of, ["parse"], target)
     started = time.perf_counter()
-    subprocess.run(command, cwd=PROJECT_DIR, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    done = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"dbt parse failed (exit {done.returncode}):\n{(done.stdout + done.stderr)[-4000:]}")
     return round(time.perf_counter() - started, 2)
 
 
@@ -380,8 +382,8 @@ def print_results(results: list[dict]) -> None:
     print("\ntransform (`dbt build`):")
     print_table(rows, [("subjects", "subjects", ","), ("rows", "raw rows", ","), ("full_s", "full s", ".1f"),
                        ("x_full", "x full", ".2f"), ("x_rows", "x rows", ".2f"), ("incr_s", "incr s", ".1f"),
-                       ("incr_full", "incr/full", ".0%"),
-                       ("none_s", "nothing new s", ".1f"), ("none_full", "nothing/full", ".0%"), ("dbt_mb", "dbt MB", ".0f"), ("pg_mb", "pg MB", ".0f"),
+                       ("incr_full", "incr/full", ".0%"), ("none_s", "nothing new s", ".1f"),
+                       ("none_full", "nothing/full", ".0%"), ("dbt_mb", "dbt MB", ".0f"), ("pg_mb", "pg MB", ".0f"),
                        ("temp_mb", "spill MB", ".0f")])
     for r in results:
         print(f"\nfive slowest models at {r['subjects']:,} subjects (full build; incremental beside it):")

@@ -24,7 +24,8 @@
 
 {#- For an incremental model that stores the window it was computed for in `window_start`
     (int_subject_history): whether as_of has moved W since, i.e. every stored row is stale.
-    Asked while the model's SQL is compiled, before its pre-hook runs; always false outside a run. -#}
+    Asked twice per build, on the same unchanged table: while the model's SQL is compiled (full-build
+    SQL or incremental) and by its pre-hook (empty the table or not). Always false outside a run. -#}
 {% macro window_moved() -%}
     {%- if not (execute and is_incremental()) -%}
         {{ return(false) }}

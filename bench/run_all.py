@@ -77,6 +77,13 @@ def target_lines(folder: Path) -> list[str]:
         floors = [r["nothing_new_vs_full"] for r in transform["results"] if r.get("nothing_new_vs_full") is not None]
         if floors:   # measured, no target: what a build costs with nothing delivered at all
             lines.append(f"a build with nothing new:              {max(floors):.0%} of the full build (worst scale)")
+    city_transform = _load(folder, "transform_city")
+    for r in (city_transform or {}).get("results", []):   # `bench/transform.py --name transform_city`
+        fresh = r.get("fresh_process_incremental_vs_full")
+        label = f"incremental, {r['subjects']:,} subjects:"
+        lines.append(f"{label:<39}{r['incremental_vs_full']:.1%} of the full build"
+                     + (f" ({fresh:.1%} if each build paid dbt's import)" if fresh is not None else "")
+                     + f"  {'MET' if r['incremental_vs_full'] <= 0.10 else 'NOT MET'}")
     e2e = _load(folder, "end_to_end")
     if e2e:
         city = [r for r in e2e["results"] if r["subjects"] >= 300_000]

@@ -15,7 +15,9 @@ of STATE_DIR (or WAREHOUSE_URL's server; the database is dropped afterwards); th
      then `dbt build` without --full-refresh, then recorded as published. The first after a full
      rebuild also re-tests the rebuilt staging rows; the second is the steady state: ratio
      incremental/full; then a build with nothing delivered, the floor every build pays.
-     Every build starts from one `dbt parse`'s cache, as a deployment's builds do;
+     Every build starts from one `dbt parse`'s cache, as a deployment's builds do, and runs in
+     one dbt process that imported dbt once (bench/dbt_worker.py: dbtRunner, as the transform DAG
+     runs dbt); what a fresh process would add, dbt's import, is measured and reported beside;
   4. EXPLAIN (ANALYZE, BUFFERS) of the slowest models' compiled SQL.
 Prints the tables and writes bench/results/<name>.json. Target: incremental ≤ 10 % of full.
 """
@@ -158,26 +160,74 @@ def dbt_parse(url: str, as_of: dt.date, target: Path) -> float:
     return round(time.perf_counter() - started, 2)
 
 
-def dbt_build(url: str, as_of: dt.date, target: Path, full_refresh: bool, parse_cache: Path | None = None) -> dict:
-    """One `dbt build`, as include.transform.run_dbt runs it, with its tree's memory polled."""
-    from include import settings
-    from include.transform import PROJECT_DIR
+def dbt_import_seconds(tries: int = 3) -> float:
+    """What a fresh `dbt` process pays before any work: Python importing dbt and its adapter (best
+    of `tries`). The builds run in one warm process (DbtProcess) and do not pay it; it is reported
+    beside them, and added to both sides for the ratio a fresh process per build would see."""
+    command = [sys.executable, "-c", "import dbt.cli.main, dbt.adapters.postgres"]
+    best = None
+    for _ in range(tries):
+        started = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        seconds = time.perf_counter() - started
+        best = seconds if best is None else min(best, seconds)
+    return round(best, 2)
 
-    command, env = _dbt_command(url, as_of, ["build", *(["--full-refresh"] if full_refresh else [])], target)
+
+class DbtProcess:
+    """One dbt process for a database's builds (bench/dbt_worker.py): dbt imported once, each build
+    one dbtRunner invocation, as the transform DAG runs dbt (Cosmos' DBT_RUNNER in the task
+    process). dbt's output goes to `log`."""
+
+    def __init__(self, url: str, as_of: dt.date, log: Path):
+        from include.transform import PROJECT_DIR
+
+        command, env = _dbt_command(url, as_of, ["build"], Path("/nonexistent"))
+        log.parent.mkdir(parents=True, exist_ok=True)
+        self.log = log.open("a")
+        self.proc = subprocess.Popen([sys.executable, str(BENCH / "dbt_worker.py")], cwd=PROJECT_DIR, env=env,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True)
+
+    def invoke(self, args: list[str]) -> dict:
+        self.proc.stdin.write(json.dumps(args) + "\n")
+        self.proc.stdin.flush()
+        reply = self.proc.stdout.readline()
+        if not reply:
+            raise RuntimeError(f"the dbt process ended (exit {self.proc.wait()}); its output: {self.log.name}")
+        return json.loads(reply)
+
+    def __enter__(self) -> "DbtProcess":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.proc.stdin.close()       # the worker ends at the end of its input
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+def dbt_build(dbt: DbtProcess, url: str, as_of: dt.date, target: Path, full_refresh: bool,
+              parse_cache: Path | None = None) -> dict:
+    """One `dbt build` (the arguments include.transform.run_dbt gives) in the warm dbt process,
+    with its tree's memory polled."""
+    from include import settings
+
+    command, _ = _dbt_command(url, as_of, ["build", *(["--full-refresh"] if full_refresh else [])], target)
     shutil.rmtree(target, ignore_errors=True)
     if parse_cache is not None:
         target.mkdir(parents=True)
         shutil.copy2(parse_cache / "partial_parse.msgpack", target / "partial_parse.msgpack")
     spilled_before = temp_bytes(url)
-    started = time.perf_counter()
-    proc = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    monitor = TreeMonitor(proc.pid, postgres_pid=postmaster_pid(settings.state_dir()), interval=0.25)
+    monitor = TreeMonitor(dbt.proc.pid, postgres_pid=postmaster_pid(settings.state_dir()), interval=0.25)
     monitor.start()
-    output, _ = proc.communicate()
+    started = time.perf_counter()
+    reply = dbt.invoke(command[1:])
     seconds = time.perf_counter() - started
     memory = monitor.stop()
-    if proc.returncode != 0:
-        raise RuntimeError(f"dbt build failed (exit {proc.returncode}):\n{output[-4000:]}")
+    if not reply["success"]:
+        raise RuntimeError(f"dbt build failed: {reply['error'] or 'a node failed'}; dbt's output: {dbt.log.name}")
     nodes = node_timings(target / "run_results.json", monitor)
     return {"seconds": round(seconds, 2), **memory,
             "server_temp_mb": round((temp_bytes(url) - spilled_before) / MB, 1),
@@ -306,23 +356,26 @@ def bench_scale(server_url: str, subjects: int, as_of: dt.date, share: float, ex
             rows = sum(r.get("rows_loaded") or 0 for r in loaded)
         parse_cache = work / "target-parse"
         parse_seconds = dbt_parse(url, as_of, parse_cache)
-        say(f"transform: {subjects:,} subjects — dbt build --full-refresh ({rows:,} raw rows)")
-        full = dbt_build(url, as_of, work / "target-full", full_refresh=True, parse_cache=parse_cache)
-        sizes = table_sizes(url)
-        # Two daily runs, each after a publication: the first after a full rebuild re-tests the
-        # rebuilt staging rows (written since the published build began); the second is the
-        # steady state of a daily run, and the one compared with the full build. Then a run with
-        # nothing delivered: what every build costs whatever arrived (dbt, the published copies, tests).
-        mark_published(url, as_of)
-        first, _, _ = daily_run(url, landing, subjects, share, as_of, work, day=1, parse_cache=parse_cache)
-        mark_published(url, as_of)
-        incremental, corrections, correction_ingest = daily_run(url, landing, subjects, share, as_of, work, day=2,
-                                                                parse_cache=parse_cache)
-        mark_published(url, as_of)
-        say(f"transform: {subjects:,} subjects — dbt build (nothing new)")
-        nothing_new = dbt_build(url, as_of, work / "target-nothing-new", full_refresh=False, parse_cache=parse_cache)
+        with DbtProcess(url, as_of, work / "dbt-process.log") as dbt:
+            say(f"transform: {subjects:,} subjects — dbt build --full-refresh ({rows:,} raw rows)")
+            full = dbt_build(dbt, url, as_of, work / "target-full", full_refresh=True, parse_cache=parse_cache)
+            sizes = table_sizes(url)
+            # Two daily runs, each after a publication: the first after a full rebuild re-tests the
+            # rebuilt staging rows (written since the published build began); the second is the
+            # steady state of a daily run, and the one compared with the full build. Then a run with
+            # nothing delivered: what every build costs whatever arrived (dbt, the published copies, tests).
+            mark_published(url, as_of)
+            first, _, _ = daily_run(dbt, url, landing, subjects, share, as_of, work, day=1, parse_cache=parse_cache)
+            mark_published(url, as_of)
+            incremental, corrections, correction_ingest = daily_run(dbt, url, landing, subjects, share, as_of, work,
+                                                                    day=2, parse_cache=parse_cache)
+            mark_published(url, as_of)
+            say(f"transform: {subjects:,} subjects — dbt build (nothing new)")
+            nothing_new = dbt_build(dbt, url, as_of, work / "target-nothing-new", full_refresh=False,
+                                    parse_cache=parse_cache)
         plans = explain_slowest(url, work / "target-full", full["nodes"], explain) if explain else []
     incremental_seconds = {n["node"]: n["seconds"] for n in incremental["nodes"]}
+    imported = dbt_import_seconds()
     slowest = [dict(n, incremental_seconds=incremental_seconds.get(n["node"])) for n in full["nodes"]
                if n["type"] in ("model", "snapshot")][:5]
     return {"subjects": subjects, "raw_rows_loaded": rows, "files": len(loaded),
@@ -333,6 +386,10 @@ def bench_scale(server_url: str, subjects: int, as_of: dt.date, share: float, ex
             "nothing_new": _summary(nothing_new),
             "nothing_new_vs_full": ratio(nothing_new["seconds"], full["seconds"]),
             "parse_seconds": parse_seconds,
+            "dbt_import_seconds": imported,
+            # the same ratios for a fresh dbt process per build: its import added to both sides
+            "fresh_process_incremental_vs_full": ratio(incremental["seconds"] + imported, full["seconds"] + imported),
+            "fresh_process_nothing_new_vs_full": ratio(nothing_new["seconds"] + imported, full["seconds"] + imported),
             "correction_rows": {f: n for f, (_, n) in corrections.items()},
             "correction_ingest_seconds": round(correction_ingest, 2),
             "incremental_vs_full": ratio(incremental["seconds"], full["seconds"]),
@@ -341,8 +398,8 @@ def bench_scale(server_url: str, subjects: int, as_of: dt.date, share: float, ex
             "all_nodes_nothing_new": nothing_new["nodes"]}
 
 
-def daily_run(url: str, landing: Path, subjects: int, share: float, as_of: dt.date, work: Path, day: int,
-              parse_cache: Path | None = None):
+def daily_run(dbt: DbtProcess, url: str, landing: Path, subjects: int, share: float, as_of: dt.date, work: Path,
+              day: int, parse_cache: Path | None = None):
     """Corrections for `share` of the subjects delivered and loaded, then `dbt build` without
     --full-refresh (what the daily run does): (build, corrections, seconds loading them)."""
     from include.ingest import load_file
@@ -355,7 +412,7 @@ def daily_run(url: str, landing: Path, subjects: int, share: float, as_of: dt.da
     loading = time.perf_counter() - started
     say(f"transform: {subjects:,} subjects — dbt build (incremental day {day}, "
         f"{sum(n for _, n in corrections.values())} new rows)")
-    build = dbt_build(url, as_of, work / f"target-incremental-{day}", full_refresh=False, parse_cache=parse_cache)
+    build = dbt_build(dbt, url, as_of, work / f"target-incremental-{day}", full_refresh=False, parse_cache=parse_cache)
     return build, corrections, loading
 
 
@@ -377,13 +434,16 @@ def print_results(results: list[dict]) -> None:
                      "x_rows": ratio(r["raw_rows_loaded"], base["raw_rows_loaded"]),
                      "incr_s": r["incremental"]["seconds"], "incr_full": r["incremental_vs_full"],
                      "none_s": r["nothing_new"]["seconds"], "none_full": r["nothing_new_vs_full"],
+                     "import_s": r["dbt_import_seconds"], "fresh_incr_full": r["fresh_process_incremental_vs_full"],
                      "dbt_mb": r["full"]["peak_tree_rss_mb"], "pg_mb": r["full"]["peak_postgres_pss_mb"],
                      "temp_mb": r["full"]["server_temp_mb"]})
     print("\ntransform (`dbt build`):")
     print_table(rows, [("subjects", "subjects", ","), ("rows", "raw rows", ","), ("full_s", "full s", ".1f"),
                        ("x_full", "x full", ".2f"), ("x_rows", "x rows", ".2f"), ("incr_s", "incr s", ".1f"),
                        ("incr_full", "incr/full", ".0%"), ("none_s", "nothing new s", ".1f"),
-                       ("none_full", "nothing/full", ".0%"), ("dbt_mb", "dbt MB", ".0f"), ("pg_mb", "pg MB", ".0f"),
+                       ("none_full", "nothing/full", ".0%"), ("import_s", "dbt import s", ".1f"),
+                       ("fresh_incr_full", "incr/full, fresh process", ".0%"),
+                       ("dbt_mb", "dbt MB", ".0f"), ("pg_mb", "pg MB", ".0f"),
                        ("temp_mb", "spill MB", ".0f")])
     for r in results:
         print(f"\nfive slowest models at {r['subjects']:,} subjects (full build; incremental beside it):")

@@ -285,3 +285,57 @@ def test_a_table_left_by_an_older_release_stops_the_build_with_dbts_message_to_r
     assert "out of sync" in result.stdout and "does not exist" not in result.stdout
     build(url, JULY_20, "--full-refresh")
     assert query(url, "select count(*) from intermediate.int_subject_facts where _as_of = %s", (JULY_20,)) == [(9,)]
+
+
+WATERMARK_INDEXES = """select t.relname, a.attname from pg_index as i
+    join pg_class as t on t.oid = i.indrelid join pg_namespace as n on n.oid = t.relnamespace
+    join pg_attribute as a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+    where n.nspname in ('staging', 'intermediate') and a.attname in ('_built_xid', '_seen_xmin')"""
+INCREMENTAL_MODELS = {"stg_commitments", "stg_dishonest_debtors", "stg_ledgers", "stg_licenses", "stg_objections",
+                      "stg_penalties", "stg_real_estate", "stg_repairs", "stg_subjects", "stg_tax", "stg_utilities",
+                      "int_double_publicity", "int_subject_history", "int_subject_facts", "int_subject_archive"}
+
+
+def test_every_incremental_table_has_its_watermark_indexes_and_an_older_table_gets_them(db):
+    """Each run reads max(_seen_xmin) of every incremental table and takes rows by _built_xid: both
+    indexed. A table built before the indexes existed (dbt creates them only with the table) gets
+    them at its next incremental run, not at the next full refresh."""
+    url = db["url"]
+    wanted = {(m, c) for m in INCREMENTAL_MODELS for c in ("_built_xid", "_seen_xmin")}
+    assert set(query(url, WATERMARK_INDEXES)) == wanted
+    with psycopg.connect(url) as conn:      # what a table of the previous release looks like
+        for (name,) in conn.execute("""select i.indexrelid::regclass::text from pg_index as i
+                join pg_attribute as a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+                where i.indrelid in ('staging.stg_commitments'::regclass, 'intermediate.int_subject_facts'::regclass)
+                  and a.attname in ('_built_xid', '_seen_xmin')""").fetchall():
+            conn.execute(sql.SQL("drop index {}").format(sql.SQL(name)))
+    assert set(query(url, WATERMARK_INDEXES)) < wanted
+    build(url, JULY_20)
+    assert set(query(url, WATERMARK_INDEXES)) == wanted
+
+
+def test_report_deadlines_are_computed_for_new_records_and_again_for_all_when_the_calendar_changes(db):
+    """int_double_publicity: a delivered penalty is the only record computed; deadlines computed
+    with another calendar or day count (_rules_version) are all computed again, as a full build would."""
+    url, w = db["url"], db["writer"]
+    build(url, JULY_20)
+    w.rows("penalties", [{"decision_no": "P9", "subject_name": "甲", "subject_category": "法人及非法人组织",
+                          "uscc": S1, "penalty_type": "罚款", "decided_on": D("2022-07-01"),
+                          "reported_on": D("2022-07-05"), "source_unit_uscc": UNIT}],
+           file="p9.csv", arrived="2022-07-19 09:00+08")
+    build(url, JULY_20)
+    assert rows_affected(url, "int_double_publicity") == 1
+    records = query(url, "select count(*) from intermediate.int_double_publicity")[0][0]
+    assert records >= 1
+    # 2022-07-01 (Fri) + 7 working days, no holiday in between: 2022-07-12
+    assert query(url, "select report_deadline from intermediate.int_double_publicity"
+                      " where record_key like 'penalty|P9%%'") == [(D("2022-07-12"),)]
+    with psycopg.connect(url) as conn:      # as if computed with an earlier calendar
+        conn.execute("update intermediate.int_double_publicity set _rules_version = 'an earlier calendar',"
+                     " report_deadline = null")
+    build(url, JULY_20)
+    assert rows_affected(url, "int_double_publicity") == records
+    assert query(url, "select count(*) from intermediate.int_double_publicity where report_deadline is null") == [(0,)]
+    incremental = tables(url)
+    build(url, JULY_20, "--full-refresh")
+    assert_same(incremental, tables(url))

@@ -1,14 +1,46 @@
 -- 双公示 records (penalties and licenses) with their 7-working-day report deadline (DOMAIN §2/§6,
 -- the day count is the parameter of I04 in indicator_definitions). deadline NULL = calendar unknown.
-with records as (
+--
+-- Incremental by record: a deadline depends on the record's decision date, the working-day
+-- calendar and the day count, not on as_of. A run computes the records whose staging rows were
+-- written since this model last built, and every record when the calendar or the day count differ
+-- from the ones its rows were computed with (_rules_version: a year's schedule dropped in fills the
+-- deadlines that were unknown). Staging never drops a business key, so neither does this table.
+{{ config(materialized='incremental', unique_key='record_key', incremental_strategy='delete+insert',
+          indexes=[{'columns': ['record_key'], 'unique': True}] + watermark_indexes()) }}
+{%- set incremental = incremental_with(['_built_xid', '_seen_xmin', '_rules_version']) %}
+with rules_version as (
+    select md5(
+        coalesce((select string_agg(c.day || ':' || c.is_working_day || ':' || c.wd_seq, '|' order by c.day)
+                  from {{ ref('int_working_calendar') }} as c), '')
+        || ':' || coalesce((select d.parameter::text from {{ ref('indicator_definitions') }} as d
+                            where d.indicator_id = 'I04'), '')
+    ) as version
+),
+{%- if incremental %}
+since as (
+    select {{ seen_watermark() }} as xmin,
+           exists (select from {{ this }} where _rules_version is distinct from (select version from rules_version))
+             as rules_changed
+),
+{%- endif %}
+records as (
     select 'penalty' as record_type, 'penalty|' || record_key as record_key, decision_no, subject_key, decided_on, reported_on, source_unit_uscc
     from {{ ref('stg_penalties') }}
+    {%- if incremental %}
+    where {{ changed_since('(select xmin from since)') }} or (select rules_changed from since)
+    {%- endif %}
     union all
     select 'license', 'license|' || record_key, decision_no, subject_key, decided_on, reported_on, source_unit_uscc
     from {{ ref('stg_licenses') }}
+    {%- if incremental %}
+    where {{ changed_since('(select xmin from since)') }} or (select rules_changed from since)
+    {%- endif %}
 )
 select
     r.*,
     {{ working_day_deadline('r.decided_on',
-        "(select d.parameter from " ~ ref('indicator_definitions') ~ " as d where d.indicator_id = 'I04')") }} as report_deadline
+        "(select d.parameter from " ~ ref('indicator_definitions') ~ " as d where d.indicator_id = 'I04')") }} as report_deadline,
+    (select version from rules_version) as _rules_version,
+    {{ build_marks() }}
 from records as r

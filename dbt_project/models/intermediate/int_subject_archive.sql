@@ -8,7 +8,7 @@
 -- the ones its rows were evaluated with (_rules_version). marts.subject_archive and
 -- export.financing_profile are copies of it for one as_of.
 {{ config(materialized='incremental', unique_key='uscc', incremental_strategy='delete+insert',
-          indexes=[{'columns': ['uscc'], 'unique': True}, {'columns': ['_built_xid']}]) }}
+          indexes=[{'columns': ['uscc'], 'unique': True}] + watermark_indexes()) }}
 {%- set incremental = incremental_with(['_built_xid', '_seen_xmin', '_rules_version']) %}
 with rules_version as (
     select md5(

@@ -13,7 +13,7 @@
 --     that moves a record to another subject, a repair ending a penalty's publicity, a new
 --     publicity regime, a record crossing as_of or the window all show up as a difference.
 {{ config(materialized='incremental', unique_key='uscc', incremental_strategy='delete+insert',
-          indexes=[{'columns': ['uscc'], 'unique': True}, {'columns': ['_built_xid']}]) }}
+          indexes=[{'columns': ['uscc'], 'unique': True}] + watermark_indexes()) }}
 {%- set incremental = incremental_with(['_built_xid', '_seen_xmin', '_as_of', '_has_history']) %}
 with subjects as (
     -- the registry as of as_of. "Active enterprise" (DOMAIN §6): type 企业 and in existence on
@@ -74,7 +74,9 @@ crossed as (
 affected as (
     select uscc from {{ ref('stg_subjects') }} where {{ changed_since('(select xmin from since)') }}
     union
-    select uscc from subjects, crossed
+    -- from the staging table, not the subjects CTE: its indexes on the two dates find the few
+    -- subjects of the days crossed (none when as_of is unchanged) without reading the registry
+    select uscc from {{ ref('stg_subjects') }}, crossed
     where established_on > after_day and established_on <= up_to_day
        or closed_on > after_day and closed_on <= up_to_day
     union

@@ -14,7 +14,7 @@
 -- SQL refills it: one scan of each history instead of an index lookup per subject and a delete of
 -- every row, which took 36 s against a full build's 14 s at city scale (docs/performance.md).
 {{ config(materialized='incremental', unique_key='uscc', incremental_strategy='delete+insert',
-          indexes=[{'columns': ['uscc'], 'unique': True}],
+          indexes=[{'columns': ['uscc'], 'unique': True}] + watermark_indexes(),
           pre_hook="{{ empty_when_window_moved() }}",
           post_hook="delete from {{ this }} where not has_history") }}
 {%- set incremental = is_incremental() and not window_moved() %}

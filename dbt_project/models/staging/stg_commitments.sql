@@ -1,5 +1,5 @@
 -- 信用承诺: one row per commitment number.
-{{ config(unique_key='commitment_no', indexes=[{'columns': ['commitment_no'], 'unique': True}]) }}
+{{ config(unique_key='commitment_no', indexes=[{'columns': ['commitment_no'], 'unique': True}] + watermark_indexes()) }}
 -- depends_on: {{ ref('build_started') }}
 with latest as (
     {{ latest_delivery(source('raw', 'commitments'), ['commitment_no']) }}

@@ -1,5 +1,5 @@
 -- 失信被执行人: one row per case and debtor; active from published_on until removed_on.
-{{ config(unique_key='record_key', indexes=[{'columns': ['record_key'], 'unique': True}]) }}
+{{ config(unique_key='record_key', indexes=[{'columns': ['record_key'], 'unique': True}] + watermark_indexes()) }}
 -- depends_on: {{ ref('build_started') }}
 with latest as (
     {{ latest_delivery(source('raw', 'dishonest_debtors'), ['case_no', 'subject_id_key'], current_key_columns=['case_no', 'subject_key']) }}

@@ -1,5 +1,5 @@
 -- 双公示台账: decisions per department and month (what it decided, to measure what it reported).
-{{ config(unique_key=['unit_uscc', 'month'], indexes=[{'columns': ['unit_uscc', 'month'], 'unique': True}]) }}
+{{ config(unique_key=['unit_uscc', 'month'], indexes=[{'columns': ['unit_uscc', 'month'], 'unique': True}] + watermark_indexes()) }}
 -- depends_on: {{ ref('build_started') }}
 with latest as (
     {{ latest_delivery(source('raw', 'ledgers'), ['unit_uscc', 'month']) }}

@@ -1,5 +1,5 @@
 -- 行政许可（双公示）: one row per decision number and reporting unit; blank report date = arrival day.
-{{ config(unique_key='record_key', indexes=[{'columns': ['record_key'], 'unique': True}]) }}
+{{ config(unique_key='record_key', indexes=[{'columns': ['record_key'], 'unique': True}] + watermark_indexes()) }}
 -- depends_on: {{ ref('build_started') }}
 with latest as (
     {{ latest_delivery(source('raw', 'licenses'), ['decision_no', 'source_unit_uscc']) }}

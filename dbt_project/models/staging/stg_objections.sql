@@ -1,5 +1,5 @@
 -- 异议申诉: one row per objection number.
-{{ config(unique_key='objection_no', indexes=[{'columns': ['objection_no'], 'unique': True}]) }}
+{{ config(unique_key='objection_no', indexes=[{'columns': ['objection_no'], 'unique': True}] + watermark_indexes()) }}
 -- depends_on: {{ ref('build_started') }}
 with latest as (
     {{ latest_delivery(source('raw', 'objections'), ['objection_no']) }}

@@ -1,6 +1,6 @@
 -- 不动产登记: one row per unit and certificate. The owner's identity number never leaves raw: only its key
 -- (USCC for organisations, keyed hash for persons) and masked form.
-{{ config(unique_key='record_key', indexes=[{'columns': ['record_key'], 'unique': True}]) }}
+{{ config(unique_key='record_key', indexes=[{'columns': ['record_key'], 'unique': True}] + watermark_indexes()) }}
 -- depends_on: {{ ref('build_started') }}
 with latest as (
     {{ latest_delivery(source('raw', 'real_estate'), ['unit_no', 'certificate_no']) }}

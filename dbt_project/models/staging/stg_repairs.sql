@@ -1,5 +1,5 @@
 -- 信用修复申请: one row per application number.
-{{ config(unique_key='repair_no', indexes=[{'columns': ['repair_no'], 'unique': True}]) }}
+{{ config(unique_key='repair_no', indexes=[{'columns': ['repair_no'], 'unique': True}] + watermark_indexes()) }}
 -- depends_on: {{ ref('build_started') }}
 with latest as (
     {{ latest_delivery(source('raw', 'repairs'), ['repair_no']) }}

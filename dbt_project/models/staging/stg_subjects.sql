@@ -1,5 +1,8 @@
 -- 市场主体登记: one row per USCC, the latest delivery wins.
-{{ config(unique_key='uscc', indexes=[{'columns': ['uscc'], 'unique': True}]) }}
+-- established_on and closed_on are indexed for int_subject_facts, which looks up the subjects whose
+-- dates a change of as_of crossed.
+{{ config(unique_key='uscc', indexes=[{'columns': ['uscc'], 'unique': True}, {'columns': ['established_on']},
+                                      {'columns': ['closed_on']}] + watermark_indexes()) }}
 -- depends_on: {{ ref('build_started') }}
 with latest as (
     {{ latest_delivery(source('raw', 'subjects'), ['uscc']) }}

@@ -1,6 +1,6 @@
 -- 纳税信息: one row per taxpayer and month. Incremental: history only grows, and a run after a
 -- small delivery recomputes only the (uscc, period) keys that received rows.
-{{ config(unique_key=['uscc', 'period'], indexes=[{'columns': ['uscc', 'period'], 'unique': True}, {'columns': ['_built_xid']}, {'columns': ['_seen_xmin']}]) }}
+{{ config(unique_key=['uscc', 'period'], indexes=[{'columns': ['uscc', 'period'], 'unique': True}] + watermark_indexes()) }}
 -- depends_on: {{ ref('build_started') }}
 with latest as (
     {{ latest_delivery(source('raw', 'tax'), ['uscc', 'period']) }}

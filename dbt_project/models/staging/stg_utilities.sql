@@ -2,7 +2,7 @@
 -- subject is not part of its key: _key_subjects lists every subject its deliveries named, so a
 -- correction that moves an account to another subject marks the old subject as changed too.
 {{ config(unique_key=['account_no', 'utility', 'period'], indexes=[{'columns': ['account_no', 'utility', 'period'], 'unique': True},
-                   {'columns': ['uscc', 'period']}, {'columns': ['_built_xid']}, {'columns': ['_seen_xmin']}]) }}
+                   {'columns': ['uscc', 'period']}] + watermark_indexes()) }}
 -- depends_on: {{ ref('build_started') }}
 with latest as (
     {{ latest_delivery(source('raw', 'utilities'), ['account_no', 'utility', 'period'], subject_column='uscc') }}

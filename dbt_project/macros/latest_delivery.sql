@@ -117,6 +117,21 @@ _built_xid >= {{ since }}
     {{ return([{'columns': ['_built_xid']}, {'columns': ['_seen_xmin']}]) }}
 {%- endmacro %}
 
+{#- A pre-hook for an incremental model that a run can compute whole (its full-build SQL gives every
+    row): a table an earlier release built without `columns` (name → type) gets them, empty, before
+    dbt compares the columns, and incremental_with() has already chosen the full-build SQL for this
+    run, so every row is rewritten with them. Without this the upgrade would stop the daily run
+    (on_schema_change: fail) until someone ran a full refresh of everything. -#}
+{% macro bookkeeping_columns_in_place(columns) -%}
+    {%- if execute and is_incremental() -%}
+    {%- set present = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+    {%- set missing = columns.keys() | reject('in', present) | list -%}
+    {%- if missing -%}
+    alter table {{ this }} {% for name in missing %}add column {{ name }} {{ columns[name] }}{{ ", " if not loop.last }}{% endfor %}
+    {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
 {#- dbt creates a model's `indexes` only with its table (a first or full-refresh build). An
     incremental table built before watermark_indexes() had them gets them here, in the model's
     transaction (its pre-hook), instead of waiting for a full refresh: one catalog lookup a run. -#}
@@ -124,9 +139,13 @@ _built_xid >= {{ since }}
     {%- if execute and is_incremental() -%}
     do $indexes$ begin
         {%- for column in ['_built_xid', '_seen_xmin'] %}
-        if not exists (select from pg_index as i
-                       join pg_attribute as a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
-                       where i.indrelid = '{{ this.include(database=False) }}'::regclass and a.attname = '{{ column }}') then
+        -- (a column not there yet, added by a later hook of this run, is indexed at the next run)
+        if exists (select from pg_attribute
+                   where attrelid = '{{ this.include(database=False) }}'::regclass and attname = '{{ column }}'
+                     and not attisdropped)
+           and not exists (select from pg_index as i
+                           join pg_attribute as a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+                           where i.indrelid = '{{ this.include(database=False) }}'::regclass and a.attname = '{{ column }}') then
             create index on {{ this.include(database=False) }} ({{ column }});
         end if;
         {%- endfor %}

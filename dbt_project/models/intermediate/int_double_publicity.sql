@@ -6,8 +6,10 @@
 -- written since this model last built, and every record when the calendar or the day count differ
 -- from the ones its rows were computed with (_rules_version: a year's schedule dropped in fills the
 -- deadlines that were unknown). Staging never drops a business key, so neither does this table.
+-- A table of an earlier release (a plain table, without the bookkeeping) is computed whole once.
 {{ config(materialized='incremental', unique_key='record_key', incremental_strategy='delete+insert',
-          indexes=[{'columns': ['record_key'], 'unique': True}] + watermark_indexes()) }}
+          indexes=[{'columns': ['record_key'], 'unique': True}] + watermark_indexes(),
+          pre_hook="{{ bookkeeping_columns_in_place({'_rules_version': 'text', '_built_xid': 'xid8', '_seen_xmin': 'xid8'}) }}") }}
 {%- set incremental = incremental_with(['_built_xid', '_seen_xmin', '_rules_version']) %}
 with rules_version as (
     select md5(

@@ -83,7 +83,8 @@ def target_lines(folder: Path) -> list[str]:
         label = f"incremental, {r['subjects']:,} subjects:"
         lines.append(f"{label:<39}{r['incremental_vs_full']:.1%} of the full build"
                      + (f" ({fresh:.1%} if each build paid dbt's import)" if fresh is not None else "")
-                     + f"  {'MET' if r['incremental_vs_full'] <= 0.10 else 'NOT MET'}")
+                     # one run: on a shared machine a run moves by tens of percent (docs/performance.md)
+                     + f"  {'met' if r['incremental_vs_full'] <= 0.10 else 'not met'} in this one run")
     e2e = _load(folder, "end_to_end")
     if e2e:
         city = [r for r in e2e["results"] if r["subjects"] >= 300_000]

@@ -96,7 +96,9 @@ def write_corrections(url: str, landing: Path, subjects: int, share: float, as_o
         for feed in CORRECTED_FEEDS:
             contract = feeds.get(feed)
             columns = [(c.name, c.header, c.type) for c in contract.columns]
-            money = [c.name for c in contract.columns if c.type == "money"][-1]
+            # a required amount (tax_due, amount_due): an optional one may be blank on every row
+            # picked at a small scale, and the next day's file would be the same bytes (a duplicate)
+            money = [c.name for c in contract.columns if c.type == "money" and c.required][0]
             table = sql.Identifier("raw", feed)
             # the sample's own rows (not an earlier run's corrections, which a reused database holds:
             # they would multiply), with amounts changed by a factor new to each correction file
@@ -121,7 +123,8 @@ def write_corrections(url: str, landing: Path, subjects: int, share: float, as_o
                 for row in rows:
                     values = dict(zip([c for c, _, _ in columns], row))
                     if values[money] is not None:
-                        values[money] = round(values[money] * factor, 2)   # a corrected amount
+                        # a corrected amount, different in every correction file (a 0 too)
+                        values[money] = round(values[money] * factor, 2) + factor / 100
                     out.writerow([_cell(values[c], t) for c, _, t in columns])
             os.utime(path, (arrived, arrived))
             written[feed] = (path.name, len(rows))
@@ -135,14 +138,19 @@ def temp_bytes(url: str) -> int:
                    .fetchone()[0])
 
 
+def _dbt_env(url: str) -> dict:
+    from include.transform import dbt_env
+
+    return {**os.environ, **dbt_env(url), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
+
+
 def _dbt_command(url: str, as_of: dt.date, args: list[str], target: Path) -> tuple[list[str], dict]:
-    from include.transform import PROFILES_DIR, PROJECT_DIR, dbt_env, dbt_executable
+    from include.transform import PROFILES_DIR, PROJECT_DIR, dbt_executable
 
     command = [dbt_executable(), *args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROFILES_DIR),
                "--vars", json.dumps({"as_of": as_of.isoformat()}),
                "--target-path", str(target), "--log-path", str(target / "logs")]
-    env = {**os.environ, **dbt_env(url), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
-    return command, env
+    return command, _dbt_env(url)
 
 
 def dbt_parse(url: str, as_of: dt.date, target: Path) -> float:
@@ -179,14 +187,14 @@ class DbtProcess:
     one dbtRunner invocation, as the transform DAG runs dbt (Cosmos' DBT_RUNNER in the task
     process). dbt's output goes to `log`."""
 
-    def __init__(self, url: str, as_of: dt.date, log: Path):
+    def __init__(self, url: str, log: Path):
         from include.transform import PROJECT_DIR
 
-        command, env = _dbt_command(url, as_of, ["build"], Path("/nonexistent"))
         log.parent.mkdir(parents=True, exist_ok=True)
         self.log = log.open("a")
-        self.proc = subprocess.Popen([sys.executable, str(BENCH / "dbt_worker.py")], cwd=PROJECT_DIR, env=env,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        self.proc = subprocess.Popen([sys.executable, str(BENCH / "dbt_worker.py")], cwd=PROJECT_DIR,
+                                     env=_dbt_env(url), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self.log, text=True)
 
     def invoke(self, args: list[str]) -> dict:
         self.proc.stdin.write(json.dumps(args) + "\n")
@@ -356,7 +364,7 @@ def bench_scale(server_url: str, subjects: int, as_of: dt.date, share: float, ex
             rows = sum(r.get("rows_loaded") or 0 for r in loaded)
         parse_cache = work / "target-parse"
         parse_seconds = dbt_parse(url, as_of, parse_cache)
-        with DbtProcess(url, as_of, work / "dbt-process.log") as dbt:
+        with DbtProcess(url, work / "dbt-process.log") as dbt:
             say(f"transform: {subjects:,} subjects — dbt build --full-refresh ({rows:,} raw rows)")
             full = dbt_build(dbt, url, as_of, work / "target-full", full_refresh=True, parse_cache=parse_cache)
             sizes = table_sizes(url)

@@ -13,7 +13,9 @@
 {%- set incremental = incremental_with(['_built_xid', '_seen_xmin', '_rules_version']) %}
 with rules_version as (
     select md5(
-        coalesce((select string_agg(c.day || ':' || c.is_working_day || ':' || c.wd_seq, '|' order by c.day)
+        -- to_char: the version must not depend on the session's DateStyle
+        coalesce((select string_agg(to_char(c.day, 'YYYY-MM-DD') || ':' || c.is_working_day || ':' || c.wd_seq, '|'
+                                    order by c.day)
                   from {{ ref('int_working_calendar') }} as c), '')
         || ':' || coalesce((select d.parameter::text from {{ ref('indicator_definitions') }} as d
                             where d.indicator_id = 'I04'), '')

@@ -16,7 +16,7 @@ of STATE_DIR (or WAREHOUSE_URL's server; the database is dropped afterwards); th
      rebuild also re-tests the rebuilt staging rows; the second is the steady state: ratio
      incremental/full; then a build with nothing delivered, the floor every build pays.
      Every build starts from one `dbt parse`'s cache, as a deployment's builds do, and runs in
-     one dbt process that imported dbt once (bench/dbt_worker.py: dbtRunner, as the transform DAG
+     one dbt process that imported dbt once (include/dbt_process.py: dbtRunner, as the transform DAG
      runs dbt); what a fresh process would add, dbt's import, is measured and reported beside;
   4. EXPLAIN (ANALYZE, BUFFERS) of the slowest models' compiled SQL.
 Prints the tables and writes bench/results/<name>.json. Target: incremental ≤ 10 % of full.
@@ -47,6 +47,7 @@ from psycopg import sql  # noqa: E402
 
 from common import (MB, TreeMonitor, machine, postmaster_pid, print_table, ratio,  # noqa: E402
                     write_results)
+from include.dbt_process import DbtProcess  # noqa: E402
 
 DEFAULT_AS_OF = "2026-06-30"
 TARGET_INCREMENTAL_SHARE = 0.10
@@ -138,31 +139,24 @@ def temp_bytes(url: str) -> int:
                    .fetchone()[0])
 
 
-def _dbt_env(url: str) -> dict:
-    from include.transform import dbt_env
-
-    return {**os.environ, **dbt_env(url), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
-
-
 def _dbt_command(url: str, as_of: dt.date, args: list[str], target: Path) -> tuple[list[str], dict]:
-    from include.transform import PROFILES_DIR, PROJECT_DIR, dbt_executable
+    """The arguments include.transform.run_dbt gives dbt, and the environment it adds."""
+    from include.transform import dbt_arguments, dbt_run_env
 
-    command = [dbt_executable(), *args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROFILES_DIR),
-               "--vars", json.dumps({"as_of": as_of.isoformat()}),
-               "--target-path", str(target), "--log-path", str(target / "logs")]
-    return command, _dbt_env(url)
+    return dbt_arguments(args, as_of, target_path=target), dbt_run_env(url)
 
 
 def dbt_parse(url: str, as_of: dt.date, target: Path) -> float:
     """`dbt parse` once per scale: its partial_parse.msgpack is given to every measured build, as a
     deployment keeps dbt_project/target between runs (and Cosmos its parse cache), so the builds
     compare the work of the build, not a cold parse (~3.5 s) each. Returns the parse's seconds."""
-    from include.transform import PROJECT_DIR
+    from include.transform import PROJECT_DIR, dbt_executable
 
     shutil.rmtree(target, ignore_errors=True)
-    command, env = _dbt_command(url, as_of, ["parse"], target)
+    arguments, env = _dbt_command(url, as_of, ["parse"], target)
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
+    done = subprocess.run([dbt_executable(), *arguments], cwd=PROJECT_DIR, env={**os.environ, **env},
+                          capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"dbt parse failed (exit {done.returncode}):\n{(done.stdout + done.stderr)[-4000:]}")
     return round(time.perf_counter() - started, 2)
@@ -182,47 +176,13 @@ def dbt_import_seconds(tries: int = 3) -> float:
     return round(best, 2)
 
 
-class DbtProcess:
-    """One dbt process for a database's builds (bench/dbt_worker.py): dbt imported once, each build
-    one dbtRunner invocation, as the transform DAG runs dbt (Cosmos' DBT_RUNNER in the task
-    process). dbt's output goes to `log`."""
-
-    def __init__(self, url: str, log: Path):
-        from include.transform import PROJECT_DIR
-
-        log.parent.mkdir(parents=True, exist_ok=True)
-        self.log = log.open("a")
-        self.proc = subprocess.Popen([sys.executable, str(BENCH / "dbt_worker.py")], cwd=PROJECT_DIR,
-                                     env=_dbt_env(url), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self.log, text=True)
-
-    def invoke(self, args: list[str]) -> dict:
-        self.proc.stdin.write(json.dumps(args) + "\n")
-        self.proc.stdin.flush()
-        reply = self.proc.stdout.readline()
-        if not reply:
-            raise RuntimeError(f"the dbt process ended (exit {self.proc.wait()}); its output: {self.log.name}")
-        return json.loads(reply)
-
-    def __enter__(self) -> "DbtProcess":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.proc.stdin.close()       # the worker ends at the end of its input
-        try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
-
-
 def dbt_build(dbt: DbtProcess, url: str, as_of: dt.date, target: Path, full_refresh: bool,
               parse_cache: Path | None = None) -> dict:
     """One `dbt build` (the arguments include.transform.run_dbt gives) in the warm dbt process,
     with its tree's memory polled."""
     from include import settings
 
-    command, _ = _dbt_command(url, as_of, ["build", *(["--full-refresh"] if full_refresh else [])], target)
+    arguments, env = _dbt_command(url, as_of, ["build", *(["--full-refresh"] if full_refresh else [])], target)
     shutil.rmtree(target, ignore_errors=True)
     if parse_cache is not None:
         target.mkdir(parents=True)
@@ -231,7 +191,7 @@ def dbt_build(dbt: DbtProcess, url: str, as_of: dt.date, target: Path, full_refr
     monitor = TreeMonitor(dbt.proc.pid, postgres_pid=postmaster_pid(settings.state_dir()), interval=0.25)
     monitor.start()
     started = time.perf_counter()
-    reply = dbt.invoke(command[1:])
+    reply = dbt.invoke(arguments, env=env)
     seconds = time.perf_counter() - started
     memory = monitor.stop()
     if not reply["success"]:
@@ -364,7 +324,7 @@ def bench_scale(server_url: str, subjects: int, as_of: dt.date, share: float, ex
             rows = sum(r.get("rows_loaded") or 0 for r in loaded)
         parse_cache = work / "target-parse"
         parse_seconds = dbt_parse(url, as_of, parse_cache)
-        with DbtProcess(url, work / "dbt-process.log") as dbt:
+        with DbtProcess(work / "dbt-process.log") as dbt:
             say(f"transform: {subjects:,} subjects — dbt build --full-refresh ({rows:,} raw rows)")
             full = dbt_build(dbt, url, as_of, work / "target-full", full_refresh=True, parse_cache=parse_cache)
             sizes = table_sizes(url)

@@ -51,6 +51,24 @@ def dbt_env(conninfo: str) -> dict[str, str]:
     return env
 
 
+def dbt_arguments(args: list[str], as_of: dt.date, *, extra_vars: dict | None = None,
+                  target_path: str | os.PathLike | None = None) -> list[str]:
+    """`<args>` on the project with `--vars {as_of: ...}` (and `extra_vars`), the artefacts under
+    `target_path` when given: the arguments after `dbt`, for a command line or dbtRunner."""
+    dbt_vars = {"as_of": as_of.isoformat(), **(extra_vars or {})}
+    arguments = [*args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROFILES_DIR),
+                 "--vars", json.dumps(dbt_vars)]
+    if target_path is not None:
+        arguments += ["--target-path", str(target_path), "--log-path", str(Path(target_path) / "logs")]
+    return arguments
+
+
+def dbt_run_env(conninfo: str) -> dict[str, str]:
+    """What a dbt run needs in its environment beyond the caller's: the connection, and no usage
+    statistics sent anywhere."""
+    return {**dbt_env(conninfo), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
+
+
 def run_dbt(args: list[str], conninfo: str, as_of: dt.date, *, extra_vars: dict | None = None,
             target_path: str | os.PathLike | None = None, check: bool = False,
             timeout: float | None = None) -> subprocess.CompletedProcess:
@@ -60,14 +78,8 @@ def run_dbt(args: list[str], conninfo: str, as_of: dt.date, *, extra_vars: dict 
     (manifest, run_results.json, logs) apart from concurrent runs. With check=True a failing run
     raises CalledProcessError carrying dbt's output.
     """
-    dbt_vars = {"as_of": as_of.isoformat(), **(extra_vars or {})}
-    command = [dbt_executable(), *args,
-               "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROFILES_DIR),
-               "--vars", json.dumps(dbt_vars)]
-    if target_path is not None:
-        command += ["--target-path", str(target_path), "--log-path", str(Path(target_path) / "logs")]
-    env = {**os.environ, **dbt_env(conninfo),
-           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
+    command = [dbt_executable(), *dbt_arguments(args, as_of, extra_vars=extra_vars, target_path=target_path)]
+    env = {**os.environ, **dbt_run_env(conninfo)}
     result = subprocess.run(command, cwd=PROJECT_DIR, env=env, text=True, capture_output=True, timeout=timeout)
     if check and result.returncode != 0:
         raise subprocess.CalledProcessError(result.returncode, command, result.stdout, result.stderr)

@@ -10,7 +10,7 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from dbt_runner import build, by_key, query, rows_affected
+from dbt_runner import build, by_key, dbt, query, rows_affected, target_of
 from warehouse_rows import RawWriter, uscc
 
 D = dt.date.fromisoformat
@@ -93,6 +93,22 @@ def test_incremental_history_and_changes(db):
                      " select as_of, '2', uscc, subject_name, profile_hash from export_build.financing_profile")
     build(url, SECOND)
     assert by_key(url, "select uscc, change_type from export_build.financing_profile_changes") == changes
+
+
+def test_a_missing_required_value_fails_its_models_test_which_names_the_column(db):
+    """A model's required columns are checked by one test (not_null_columns): its name lists them,
+    and its rows say which column lacks values on how many rows."""
+    url = db["url"]
+    with psycopg.connect(url) as conn:
+        conn.execute("update marts_build.subject_archive set as_of = null where uscc = %s", (S1,))
+    reply = dbt(url, SECOND, "test", "--select", "subject_archive")
+    assert not reply["success"]
+    assert "FAIL 1 not_null_columns_subject_archive_uscc__as_of" in reply["output"]
+    compiled = next(target_of(url).glob("compiled/**/not_null_columns_subject_archive_uscc__as_of.sql"))
+    assert query(url, compiled.read_text()) == [("as_of", 1)]
+    with psycopg.connect(url) as conn:
+        conn.execute("update marts_build.subject_archive set as_of = %s where uscc = %s", (SECOND, S1))
+    assert dbt(url, SECOND, "test", "--select", "subject_archive")["success"]
 
 
 def test_incremental_equals_full_refresh(db):

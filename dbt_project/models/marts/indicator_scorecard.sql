@@ -16,11 +16,10 @@ regions as (
 
 -- I01 重错码率 ---------------------------------------------------------------------------------
 registry_names as (
-    -- one pass over the delivered registry: each code and how many names it came with
-    select uscc as code, count(distinct name) as names from {{ source('raw', 'subjects') }} group by uscc
-),
-registry_codes as (
-    select code from registry_names
+    -- one pass over the delivered registry: each code, and whether it came with more than one name.
+    -- min <> max, not count(distinct name) >= 2 (the same for non-null names): a hash aggregate,
+    -- where count(distinct) sorted the 300,000 codes of a city.
+    select uscc as code, min(name) <> max(name) as many_names from {{ source('raw', 'subjects') }} group by uscc
 ),
 rejected_codes as (
     select distinct {{ normalise_code('value') }} as code
@@ -28,16 +27,17 @@ rejected_codes as (
     where feed = 'subjects' and column_name = 'uscc' and severity = 'error'
       and coalesce({{ normalise_code('value') }}, '') <> ''
 ),
-codes_with_many_names as (
-    select code from registry_names where names >= 2
+rejected_unregistered as (
+    -- not exists, not `not in`: NOT IN over 300,000 codes re-scanned them per rejected code
+    select code from rejected_codes as r where not exists (select 1 from registry_names as g where g.code = r.code)
 ),
 i01 as (
+    -- the codes delivered are the registry's and the rejected ones it does not have: counted apart,
+    -- not as a union of both that sorts them all again
     select 'I01'::text as indicator_id, 'all'::text as region_code,
-           -- not exists, not `not in`: NOT IN over 300,000 codes re-scanned them per rejected code
-           (select count(*) from rejected_codes as r
-             where not exists (select 1 from registry_codes as g where g.code = r.code))
-             + (select count(*) from codes_with_many_names) as numerator,
-           (select count(*) from (select code from registry_codes union select code from rejected_codes) as delivered) as denominator,
+           (select count(*) from rejected_unregistered)
+             + (select count(*) from registry_names where many_names) as numerator,
+           (select count(*) from registry_names) + (select count(*) from rejected_unregistered) as denominator,
            0 as unknown_calendar_rows
 ),
 
@@ -132,11 +132,6 @@ i07 as (
 enterprises as (
     select uscc, region_code from {{ ref('int_subject_facts') }} where is_active_enterprise
 ),
-enterprise_regions as (
-    select uscc, region_code from enterprises
-    union all
-    select uscc, 'all' from enterprises
-),
 history_in_window as (
     -- which enterprises have tax and water/electricity/gas records in W (int_subject_history)
     select uscc, tax_months_12m > 0 as has_tax, has_water_12m, has_electricity_12m, has_gas_12m
@@ -150,53 +145,65 @@ dishonest_active as (
     select distinct subject_key as uscc from {{ ref('int_dishonest_records') }} where is_active
 ),
 enterprise_flags as (
-    select e.uscc, e.region_code,
+    select e.region_code,
            d.uscc is not null as dishonest,
            coalesce(h.has_tax, false) as has_tax,
            coalesce(h.has_water_12m, false) as has_water,
            coalesce(h.has_electricity_12m, false) as has_electricity,
            coalesce(h.has_gas_12m, false) as has_gas,
            p.uscc is not null as has_real_estate
-    from enterprise_regions as e
+    from enterprises as e
     left join dishonest_active as d on d.uscc = e.uscc
     left join history_in_window as h on h.uscc = e.uscc
     left join property_held as p on p.uscc = e.uscc
 ),
+enterprise_totals as (
+    -- per region and, in the same pass, for `all`: grouping sets read each enterprise once, where a
+    -- union of the rows with 'all' doubled every join above
+    select case when grouping(region_code) = 1 then 'all' else region_code end as region_code,
+           count(*) as enterprises,
+           count(*) filter (where dishonest) as dishonest,
+           count(*) filter (where has_tax) as has_tax,
+           count(*) filter (where has_water) as has_water,
+           count(*) filter (where has_electricity) as has_electricity,
+           count(*) filter (where has_gas) as has_gas,
+           count(*) filter (where has_real_estate) as has_real_estate
+    from enterprise_flags
+    group by grouping sets ((region_code), ())
+),
 enterprise_counts as (
     select r.region_code,
-           count(f.uscc) as enterprises,
-           count(f.uscc) filter (where f.dishonest) as dishonest,
-           count(f.uscc) filter (where f.has_tax) as has_tax,
-           count(f.uscc) filter (where f.has_water) as has_water,
-           count(f.uscc) filter (where f.has_electricity) as has_electricity,
-           count(f.uscc) filter (where f.has_gas) as has_gas,
-           count(f.uscc) filter (where f.has_real_estate) as has_real_estate
+           coalesce(t.enterprises, 0) as enterprises,
+           coalesce(t.dishonest, 0) as dishonest,
+           coalesce(t.has_tax, 0) as has_tax,
+           coalesce(t.has_water, 0) as has_water,
+           coalesce(t.has_electricity, 0) as has_electricity,
+           coalesce(t.has_gas, 0) as has_gas,
+           coalesce(t.has_real_estate, 0) as has_real_estate
     from regions as r
-    left join enterprise_flags as f using (region_code)
-    group by r.region_code
+    left join enterprise_totals as t using (region_code)
 ),
 commitments_in_window as (
     -- the registry from a table whose size the planner knows (int_subject_facts). Joined to a view
     -- over raw.subjects (estimated at 0.5 % of its rows) it once chose a nested loop: quadratic.
-    select 1 as made, c.fulfilment, s.region_code
+    select c.fulfilment, s.region_code
     from {{ ref('stg_commitments') }} as c
     left join {{ ref('int_subject_facts') }} as s using (uscc)
     where {{ in_window('c.committed_on') }}
 ),
-commitment_regions as (
-    -- `all` counts every commitment; a region counts those of its registered subjects.
-    -- A union, not a join on "region = 'all' or region = r.region": an OR can only nest-loop.
-    select made, fulfilment, 'all'::text as region_code from commitments_in_window
-    union all
-    select made, fulfilment, region_code from commitments_in_window where region_code is not null
+commitment_totals as (
+    -- `all` counts every commitment; a region counts those of its registered subjects (a commitment
+    -- of an unregistered code falls in the NULL region group, which no region joins)
+    select case when grouping(region_code) = 1 then 'all' else region_code end as region_code,
+           count(*) as made,
+           count(*) filter (where fulfilment in ('履约', '未履约')) as settled
+    from commitments_in_window
+    group by grouping sets ((region_code), ())
 ),
 commitment_counts as (
-    select r.region_code,
-           count(c.made) as made,
-           count(c.made) filter (where c.fulfilment in ('履约', '未履约')) as settled
+    select r.region_code, coalesce(t.made, 0) as made, coalesce(t.settled, 0) as settled
     from regions as r
-    left join commitment_regions as c using (region_code)
-    group by r.region_code
+    left join commitment_totals as t using (region_code)
 ),
 per_region as (
     select 'I08'::text as indicator_id, e.region_code, e.dishonest as numerator, e.enterprises as denominator from enterprise_counts e

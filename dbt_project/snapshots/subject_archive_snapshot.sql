@@ -3,14 +3,14 @@
     whose content hash differs from their current version, stamped with this as_of: an unchanged
     subject keeps its current version (deletes are not tracked, hard_deletes is 'ignore', and the
     registry never drops a subject). The archive and its hash come from int_subject_archive, which
-    keeps archive_hash per subject; it runs after marts.subject_archive has passed its tests.
+    keeps archive_hash per subject; it runs after int_subject_archive has passed its tests (the
+    rules on points, score and grade), beside the copies in marts and export.
     Only archives written since the last published build began are compared (unpublished_rows):
     every older one was compared by the snapshot of a build that was published after it was
     written, and a build that was not published leaves the marker where it was. -#}
 {% snapshot subject_archive_snapshot %}
 {{ config(unique_key='uscc', strategy='timestamp', updated_at='archive_changed_as_of', schema='history') }}
 {%- set existing = adapter.get_relation(database=this.database, schema=this.schema, identifier=this.identifier) if execute else none %}
--- depends_on: {{ ref('subject_archive') }}
 select
     {{ subject_archive_columns('archive') }},
     {{ as_of() }} as as_of,

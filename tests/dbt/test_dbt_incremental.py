@@ -23,7 +23,7 @@ from include.transform import run_dbt
 from warehouse_rows import RawWriter, uscc
 
 D = dt.date.fromisoformat
-S1, S2, S3, S4 = (uscc(i) for i in (1, 2, 3, 4))
+S1, S2, S3, S4, S10 = (uscc(i) for i in (1, 2, 3, 4, 10))
 UNIT = uscc(900, kind="11")
 JUNE, JULY = D("2022-06-30"), D("2022-07-31")
 # Bookkeeping of the incremental models (which transaction wrote a row, what it had seen, which
@@ -116,12 +116,20 @@ def storage_of(url: str, table: str) -> int:
 
 
 def test_as_of_in_the_next_month_recomputes_every_history_row(db):
-    url = db["url"]
+    """Also: S10 (no tax or utilities, so no history row to rewrite) has an unfulfilled commitment
+    of 1 July 2021, in W for June 2022; in July W starts 1 August 2021. Nothing is delivered in
+    between: W's first day moving over the commitment is what recomputes S10."""
+    url, w = db["url"], db["writer"]
+    w.rows("subjects", [subject(S10, "癸")], file="s10.csv", arrived="2022-06-25 09:00+08")
+    w.rows("commitments", [commitment("K0", S10, "2021-07-01")], file="k0.csv", arrived="2022-06-25 09:00+08")
     before = storage_of(url, "intermediate.int_subject_history")
     build(url, JUNE)
     assert storage_of(url, "intermediate.int_subject_history") == before   # same month: kept
+    unfulfilled = "select commitments_unfulfilled from intermediate.int_subject_facts where uscc = %s"
+    assert query(url, unfulfilled, (S10,)) == [(1,)]
     build(url, JULY)
     assert rows_affected(url, "int_subject_history") == 4      # window W moved: every row was stale
+    assert query(url, unfulfilled, (S10,)) == [(0,)]
     # ... so the table was emptied and refilled with the full build's SQL, not deleted row by row
     assert storage_of(url, "intermediate.int_subject_history") != before
     assert rows_affected(url, "stg_tax") == 0                  # nothing new delivered
@@ -239,7 +247,7 @@ def test_changed_scoring_rules_re_evaluate_every_subject(db):
                      " credit_score = -1")
     build(url, JULY_20)
     assert rows_affected(url, "int_subject_facts") == 0
-    assert rows_affected(url, "int_subject_archive") == 9
+    assert rows_affected(url, "int_subject_archive") == 10
     assert query(url, "select count(*) from intermediate.int_subject_archive where credit_score < 0") == [(0,)]
 
 
@@ -284,7 +292,7 @@ def test_a_table_left_by_an_older_release_stops_the_build_with_dbts_message_to_r
     assert result.returncode != 0
     assert "out of sync" in result.stdout and "does not exist" not in result.stdout
     build(url, JULY_20, "--full-refresh")
-    assert query(url, "select count(*) from intermediate.int_subject_facts where _as_of = %s", (JULY_20,)) == [(9,)]
+    assert query(url, "select count(*) from intermediate.int_subject_facts where _as_of = %s", (JULY_20,)) == [(10,)]
 
 
 WATERMARK_INDEXES = """select t.relname, a.attname from pg_index as i

@@ -8,10 +8,13 @@
 --     established_on or closed_on (is_existing / is_active_enterprise flip on those days);
 --   * its tax or utility facts were rewritten by int_subject_history (which handles W moving), or
 --     it had history and now has none (int_subject_history drops such rows);
---   * its real estate, penalty, dishonest-debtor or commitment counts as of this as_of differ
---     from its stored ones. These four are compared, not inferred from changed rows: a correction
---     that moves a record to another subject, a repair ending a penalty's publicity, a new
---     publicity regime, a record crossing as_of or the window all show up as a difference.
+--   * its real estate, penalty or dishonest-debtor counts as of this as_of differ from its stored
+--     ones. These three are compared, not inferred from changed rows: a correction that moves a
+--     record to another subject, a repair ending a penalty's publicity, a new publicity regime, a
+--     record crossing as_of or the window all show up as a difference;
+--   * its commitment counts differ after a delivery changed a commitment (compared the same way),
+--     or as_of crossed one of its commitment dates or moved W's first day over one. Commitment
+--     counts depend on nothing else, and comparing them reads every commitment.
 {{ config(materialized='incremental', unique_key='uscc', incremental_strategy='delete+insert',
           indexes=[{'columns': ['uscc'], 'unique': True}] + watermark_indexes()) }}
 {%- set incremental = incremental_with(['_built_xid', '_seen_xmin', '_as_of', '_has_history']) %}
@@ -54,12 +57,15 @@ dishonest as (
     where published_on <= {{ as_of() }}
     group by subject_key
 ),
-commitments as (
+{%- set commitment_counts %}
     select uscc,
            count(*) as commitments_total,
            count(*) filter (where {{ in_window('committed_on') }} and fulfilment = '未履约') as commitments_unfulfilled
     from {{ ref('stg_commitments') }}
     where committed_on <= {{ as_of() }}
+{%- endset %}
+commitments as (
+    {{ commitment_counts }}
     group by uscc
 ),
 {%- if incremental %}
@@ -70,6 +76,18 @@ since as (
 ),
 crossed as (
     select least(as_of, {{ as_of() }}) as after_day, greatest(as_of, {{ as_of() }}) as up_to_day from since
+),
+window_moved as (
+    -- the first day of W then and now (W starts 11 months before as_of's month)
+    select least(then_start, now_start) as from_day, greatest(then_start, now_start) as to_day
+    from (select (date_trunc('month', as_of) - interval '11 months')::date as then_start,
+                 {{ window_start() }} as now_start
+          from since) as w
+),
+commitments_delivered as (
+    -- max() by the watermark index; "exists … where _built_xid >= (subquery)" was planned as a scan
+    select coalesce((select max(_built_xid) from {{ ref('stg_commitments') }}) >= (select xmin from since), false)
+           as since_last_build
 ),
 affected as (
     select uscc from {{ ref('stg_subjects') }} where {{ changed_since('(select xmin from since)') }}
@@ -102,10 +120,25 @@ affected as (
     full join (select * from {{ this }} where dishonest_cases > 0) as s using (uscc)
     where (n.dishonest_cases, n.dishonest_active) is distinct from (s.dishonest_cases, s.dishonest_active)
     union
+    -- Commitments are compared only after a delivery changed one (a record may have moved to
+    -- another subject): the comparison aggregates every commitment (535,000 in a city, 1.4 s of
+    -- the daily build). Otherwise only as_of changes a count, for the subjects whose commitment
+    -- dates it crossed or the window's first day moved over: those are taken directly.
     select coalesce(n.uscc, s.uscc)
     from commitments as n
     full join (select * from {{ this }} where commitments_total > 0) as s using (uscc)
-    where (n.commitments_total, n.commitments_unfulfilled) is distinct from (s.commitments_total, s.commitments_unfulfilled)
+    where (select since_last_build from commitments_delivered)
+      and (n.commitments_total, n.commitments_unfulfilled) is distinct from (s.commitments_total, s.commitments_unfulfilled)
+    union
+    select uscc from {{ ref('stg_commitments') }}
+    -- the bounds as scalar subqueries: evaluated once, not per commitment
+    where committed_on > (select after_day from crossed) and committed_on <= (select up_to_day from crossed)
+       or committed_on >= (select from_day from window_moved) and committed_on < (select to_day from window_moved)
+),
+commitments_of_affected as (
+    {{ commitment_counts }}
+      and uscc in (select uscc from affected)
+    group by uscc
 ),
 {%- endif %}
 history as (
@@ -155,7 +188,7 @@ left join history as h using (uscc)
 left join properties as pr using (uscc)
 left join penalties as pe using (uscc)
 left join dishonest as d using (uscc)
-left join commitments as c using (uscc)
+left join {{ 'commitments_of_affected' if incremental else 'commitments' }} as c using (uscc)
 {%- if incremental %}
 where s.uscc in (select uscc from affected)
 {%- endif %}

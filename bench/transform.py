@@ -84,15 +84,14 @@ def _cell(value, column_type: str) -> str:
     return str(value)
 
 
-def write_corrections(url: str, landing: Path, subjects: int, share: float, as_of: dt.date,
-                      day: int = 1) -> dict[str, tuple[str, int]]:
+def write_corrections(url: str, landing: Path, subjects: int, share: float,
+                      as_of: dt.date) -> dict[str, tuple[str, int]]:
     """For round(share × subjects) subjects: their latest-month rows of tax and utilities again,
-    amounts changed, in one new file per feed delivered on as-of at 09:00 (after every sample file).
-    Returns {feed: (file name, rows)}."""
+    amounts changed, in one new file per feed delivered on as-of after 09:00 (after every sample
+    file and every earlier correction file). Returns {feed: (file name, rows)}."""
     from include import feeds
 
     picked = max(1, round(subjects * share))
-    arrived = dt.datetime.combine(as_of, dt.time(8 + day, 0), SHANGHAI).timestamp()
     written = {}
     with psycopg.connect(url) as conn:
         for feed in CORRECTED_FEEDS:
@@ -118,7 +117,14 @@ def write_corrections(url: str, landing: Path, subjects: int, share: float, as_o
             earlier = conn.execute("select count(*) from audit.file_ledger where feed = %s"
                                    " and file_name like 'bench\\_correction\\_%%'", (feed,)).fetchone()[0]
             factor = Decimal(100 + earlier + 1) / 100
-            path = landing / feed / f"bench_correction_{feed}_{as_of:%Y%m%d}_{day}.csv"
+            # Named and dated after every earlier correction file, a reused database's too: the
+            # latest delivery of a key wins by (arrival, file name, row), so a file that ties with
+            # an earlier run's (same name, same arrival) changes nothing, and a "daily run" that
+            # changes nothing measures nothing (it did, on reused databases, until 2026-11-30).
+            sequence = earlier + 1
+            arrived = (dt.datetime.combine(as_of, dt.time(9, 0), SHANGHAI)
+                       + dt.timedelta(minutes=sequence)).timestamp()
+            path = landing / feed / f"bench_correction_{feed}_{as_of:%Y%m%d}_{sequence:04d}.csv"
             with path.open("w", encoding="utf-8", newline="") as f:
                 out = csv.writer(f)
                 out.writerow([h for _, h, _ in columns])
@@ -228,7 +234,8 @@ def node_timings(run_results: Path, monitor: TreeMonitor) -> list[dict]:
     for r in results:
         execute = next((t for t in r.get("timing", []) if t["name"] == "execute"), None)
         row = {"node": r["unique_id"], "type": r["unique_id"].split(".")[0], "status": r["status"],
-               "seconds": round(r.get("execution_time") or 0, 3)}
+               "seconds": round(r.get("execution_time") or 0, 3),
+               "rows_affected": (r.get("adapter_response") or {}).get("rows_affected")}
         if execute and execute.get("started_at") and execute.get("completed_at"):
             row["dbt_tree_peak_mb"], row["server_peak_mb"] = monitor.peak_between(
                 _unix(execute["started_at"]), _unix(execute["completed_at"]))
@@ -381,7 +388,7 @@ def daily_run(dbt: DbtProcess, url: str, landing: Path, subjects: int, share: fl
     --full-refresh (what the daily run does): (build, corrections, seconds loading them)."""
     from include.ingest import load_file
 
-    corrections = write_corrections(url, landing, subjects, share, as_of, day=day)
+    corrections = write_corrections(url, landing, subjects, share, as_of)
     started = time.perf_counter()
     for feed, (file_name, _) in corrections.items():
         result = load_file(url, feed, file_name, landing)
@@ -390,6 +397,11 @@ def daily_run(dbt: DbtProcess, url: str, landing: Path, subjects: int, share: fl
     say(f"transform: {subjects:,} subjects — dbt build (incremental day {day}, "
         f"{sum(n for _, n in corrections.values())} new rows)")
     build = dbt_build(dbt, url, as_of, work / f"target-incremental-{day}", full_refresh=False, parse_cache=parse_cache)
+    written = {n["node"].split(".")[-1]: n["rows_affected"] for n in build["nodes"]
+               if n["node"].split(".")[-1] in ("stg_tax", "stg_utilities", "int_subject_facts")}
+    if not all(written.values()):
+        raise RuntimeError(f"daily run {day} rewrote nothing ({written}): it would measure a build with nothing new")
+    build["rows_written"] = written
     return build, corrections, loading
 
 

@@ -87,8 +87,9 @@ def _cell(value, column_type: str) -> str:
 def write_corrections(url: str, landing: Path, subjects: int, share: float,
                       as_of: dt.date) -> dict[str, tuple[str, int]]:
     """For round(share × subjects) subjects: their latest-month rows of tax and utilities again,
-    amounts changed, in one new file per feed delivered on as-of after 09:00 (after every sample
-    file and every earlier correction file). Returns {feed: (file name, rows)}."""
+    amounts changed, in one new file per feed delivered on as-of at 09:00, or a minute after the
+    feed's latest delivery if that is later (a reused database's earlier corrections). Returns
+    {feed: (file name, rows)}."""
     from include import feeds
 
     picked = max(1, round(subjects * share))
@@ -122,8 +123,9 @@ def write_corrections(url: str, landing: Path, subjects: int, share: float,
             # an earlier run's (same name, same arrival) changes nothing, and a "daily run" that
             # changes nothing measures nothing (it did, on reused databases, until 2026-11-30).
             sequence = earlier + 1
-            arrived = (dt.datetime.combine(as_of, dt.time(9, 0), SHANGHAI)
-                       + dt.timedelta(minutes=sequence)).timestamp()
+            last = conn.execute("select max(received_at) from audit.file_ledger where feed = %s", (feed,)).fetchone()[0]
+            arrived = max(dt.datetime.combine(as_of, dt.time(9, 0), SHANGHAI),
+                          (last or dt.datetime.min.replace(tzinfo=SHANGHAI)) + dt.timedelta(minutes=1)).timestamp()
             path = landing / feed / f"bench_correction_{feed}_{as_of:%Y%m%d}_{sequence:04d}.csv"
             with path.open("w", encoding="utf-8", newline="") as f:
                 out = csv.writer(f)

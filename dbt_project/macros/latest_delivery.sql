@@ -133,22 +133,45 @@ _built_xid >= {{ since }}
 {%- endmacro %}
 
 {#- dbt creates a model's `indexes` only with its table (a first or full-refresh build). An
-    incremental table built before watermark_indexes() had them gets them here, in the model's
-    transaction (its pre-hook), instead of waiting for a full refresh: one catalog lookup a run. -#}
-{% macro watermark_indexes_in_place() -%}
-    {%- if execute and is_incremental() -%}
+    incremental table built by an earlier release gets the plain (not unique) indexes its config
+    now lists here, in the model's transaction (its pre-hook), instead of waiting for a full
+    refresh: one catalog lookup a run. An index is there when one has exactly its columns in order. -#}
+{% macro indexes_in_place() -%}
+    {%- set wanted = [] -%}
+    {%- for index in (config.get('indexes') or []) if not index.get('unique') -%}
+        {%- do wanted.append(index['columns']) -%}
+    {%- endfor -%}
+    {%- if execute and is_incremental() and wanted -%}
+    {%- set relation = this.include(database=False) -%}
     do $indexes$ begin
-        {%- for column in ['_built_xid', '_seen_xmin'] %}
+        {%- for columns in wanted %}
         -- (a column not there yet, added by a later hook of this run, is indexed at the next run)
-        if exists (select from pg_attribute
-                   where attrelid = '{{ this.include(database=False) }}'::regclass and attname = '{{ column }}'
-                     and not attisdropped)
-           and not exists (select from pg_index as i
-                           join pg_attribute as a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
-                           where i.indrelid = '{{ this.include(database=False) }}'::regclass and a.attname = '{{ column }}') then
-            create index on {{ this.include(database=False) }} ({{ column }});
+        if (select count(*) from pg_attribute
+            where attrelid = '{{ relation }}'::regclass and not attisdropped
+              and attname = any (array['{{ columns | join("', '") }}'])) = {{ columns | length }}
+           and not exists (
+               select from pg_index as i
+               where i.indrelid = '{{ relation }}'::regclass
+                 and array(select a.attname::text from unnest(i.indkey::int2[]) with ordinality as k (attnum, n)
+                           join pg_attribute as a on a.attrelid = i.indrelid and a.attnum = k.attnum order by k.n)
+                     = array['{{ columns | join("', '") }}']) then
+            create index on {{ relation }} ({{ columns | join(', ') }});
         end if;
         {%- endfor %}
     end $indexes$
     {%- endif -%}
+{%- endmacro %}
+
+{#- A partial index, which dbt's `indexes` config cannot express (it has no predicate): made by the
+    model's post-hook when the table has no index with this predicate, i.e. after each build that
+    made the table anew. `predicate` as PostgreSQL prints it back (pg_get_expr). -#}
+{% macro partial_index_in_place(columns, predicate) -%}
+    {%- set relation = this.include(database=False) -%}
+    do $partial$ begin
+        if not exists (select from pg_index
+                       where indrelid = '{{ relation }}'::regclass
+                         and pg_get_expr(indpred, indrelid) = '{{ predicate }}') then
+            create index on {{ relation }} ({{ columns | join(', ') }}) where {{ predicate }};
+        end if;
+    end $partial$
 {%- endmacro %}

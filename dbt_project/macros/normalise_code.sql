@@ -5,3 +5,9 @@ upper(translate(btrim({{ expr }}, E' \t\r\n\u3000'),
     '０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ－　',
     '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz- '))
 {%- endmacro %}
+
+{#- A natural person's subject key: `p:` + the pseudonym of the identity number, as the ingest
+    writes it (include/ingest/codes.py, DOMAIN §8). Never a registry code (a USCC has no colon). -#}
+{% macro is_person_key(expr) -%}
+starts_with({{ expr }}, 'p:')
+{%- endmacro %}

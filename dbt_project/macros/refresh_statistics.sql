@@ -4,7 +4,9 @@
     always analysed. An incremental model only when it has no statistics yet or more than a tenth of
     its rows changed since they were taken, counting this build's own writes (autovacuum's default
     threshold): a daily run writes a few thousand rows into tables of millions, and re-sampling them
-    all cost ~0.3–0.5 s per model at city scale for statistics that had not moved. -#}
+    all cost ~0.3–0.5 s per model at city scale for statistics that had not moved.
+    A model whose meta sets `statistics_target` (the published tables, dbt_project.yml) is sampled
+    at that target for this ANALYZE only (`set local`: the model's transaction). -#}
 {% macro refresh_statistics() -%}
     {%- if config.get('materialized') == 'incremental' -%}
     do $refresh$ begin
@@ -19,6 +21,8 @@
         end if;
     end $refresh$
     {%- else -%}
+    {%- set sample_target = (config.get('meta') or {}).get('statistics_target') -%}
+    {%- if sample_target %}set local default_statistics_target = {{ sample_target | int }}; {% endif -%}
     analyze {{ this }}
     {%- endif -%}
 {%- endmacro %}

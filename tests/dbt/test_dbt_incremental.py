@@ -304,22 +304,40 @@ INCREMENTAL_MODELS = {"stg_commitments", "stg_dishonest_debtors", "stg_ledgers",
                       "int_double_publicity", "int_subject_history", "int_subject_facts", "int_subject_archive"}
 
 
+# The other plain indexes the daily run reads by, and the partial index of major tax violations.
+DAILY_INDEXES = """select i.indrelid::regclass::text, a.attname, pg_get_expr(i.indpred, i.indrelid) from pg_index as i
+    join pg_attribute as a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+    where i.indrelid in ('staging.stg_commitments'::regclass, 'staging.stg_tax'::regclass)
+      and not i.indisunique and a.attname not in ('_built_xid', '_seen_xmin')"""
+DAILY_WANTED = {("staging.stg_commitments", "uscc", None), ("staging.stg_commitments", "committed_on", None),
+                ("staging.stg_tax", "period", "major_violation")}
+
+
 def test_every_incremental_table_has_its_watermark_indexes_and_an_older_table_gets_them(db):
     """Each run reads max(_seen_xmin) of every incremental table and takes rows by _built_xid: both
     indexed. A table built before the indexes existed (dbt creates them only with the table) gets
-    them at its next incremental run, not at the next full refresh."""
+    them at its next incremental run, not at the next full refresh; so do the other indexes a
+    model's config lists, and the partial index of stg_tax, which dbt's config cannot express."""
     url = db["url"]
     wanted = {(m, c) for m in INCREMENTAL_MODELS for c in ("_built_xid", "_seen_xmin")}
     assert set(query(url, WATERMARK_INDEXES)) == wanted
+    assert set(query(url, DAILY_INDEXES)) == DAILY_WANTED
     with psycopg.connect(url) as conn:      # what a table of the previous release looks like
         for (name,) in conn.execute("""select i.indexrelid::regclass::text from pg_index as i
                 join pg_attribute as a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
-                where i.indrelid in ('staging.stg_commitments'::regclass, 'intermediate.int_subject_facts'::regclass)
-                  and a.attname in ('_built_xid', '_seen_xmin')""").fetchall():
+                where i.indrelid in ('staging.stg_commitments'::regclass, 'intermediate.int_subject_facts'::regclass,
+                                     'staging.stg_tax'::regclass)
+                  and not i.indisunique""").fetchall():
             conn.execute(sql.SQL("drop index {}").format(sql.SQL(name)))
     assert set(query(url, WATERMARK_INDEXES)) < wanted
+    assert not query(url, DAILY_INDEXES)
     build(url, JULY_20)
     assert set(query(url, WATERMARK_INDEXES)) == wanted
+    assert set(query(url, DAILY_INDEXES)) == DAILY_WANTED
+    # A full refresh makes the table anew (dbt keeps the old one, with its index, until the end):
+    # the partial index is made again on the new table, once.
+    build(url, JULY_20, "--full-refresh", "--select", "stg_tax")
+    assert set(query(url, DAILY_INDEXES)) == DAILY_WANTED
 
 
 def test_report_deadlines_are_computed_for_new_records_and_again_for_all_when_the_calendar_changes(db):

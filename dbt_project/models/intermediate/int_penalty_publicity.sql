@@ -2,36 +2,30 @@
 -- (seed publicity_regimes). Publicity runs from the decision date (inclusive) to publicity_end
 -- (exclusive): the maximum period, or an approved repair's completion date — but only a repair
 -- completed once the minimum period had passed; an earlier one is flagged and not honoured.
+-- One pass: each penalty with its regime and periods computed on the same row, then its repairs
+-- (joining the penalties to themselves three times by record_key cost twice as much at city scale).
 with penalties as (
-    select * from {{ ref('stg_penalties') }}
-),
-regime as (
-    select p.record_key, r.regime_id, r.document, r.min_months, r.max_months,
+    select p.*, r.regime_id, r.document as regime_document,
            -- not shown at all: summary procedure, or only the "light" penalty types of the regime
            (r.hide_summary_procedure and p.summary_procedure) as hidden_summary,
-           string_to_array(replace(p.penalty_type, ' ', ''), ';') <@ string_to_array(r.hidden_penalty_types, ';') as hidden_light
-    from penalties as p
-    join {{ ref('publicity_regimes') }} as r
+           string_to_array(replace(p.penalty_type, ' ', ''), ';') <@ string_to_array(r.hidden_penalty_types, ';') as hidden_light,
+           (p.decided_on + make_interval(months => r.min_months))::date as min_publicity_end,
+           (p.decided_on + make_interval(months => r.max_months))::date as max_publicity_end
+    from {{ ref('stg_penalties') }} as p
+    left join {{ ref('publicity_regimes') }} as r
       on r.severity = p.severity
      and p.decided_on >= coalesce(r.effective_from, '-infinity'::date)
      and p.decided_on <= coalesce(r.effective_to, 'infinity'::date)
 ),
-periods as (
-    select p.record_key, p.decision_no,
-           (p.decided_on + make_interval(months => g.min_months))::date as min_publicity_end,
-           (p.decided_on + make_interval(months => g.max_months))::date as max_publicity_end
-    from penalties as p
-    join regime as g using (record_key)
-),
 repairs as (
     -- approved repairs completed by as_of, split by whether the minimum period had passed
-    select pe.record_key,
-           min(r.completed_on) filter (where r.completed_on >= pe.min_publicity_end) as honoured_repair_on,
-           min(r.completed_on) filter (where r.completed_on < pe.min_publicity_end) as premature_repair_on
+    select p.record_key,
+           min(r.completed_on) filter (where r.completed_on >= p.min_publicity_end) as honoured_repair_on,
+           min(r.completed_on) filter (where r.completed_on < p.min_publicity_end) as premature_repair_on
     from {{ ref('stg_repairs') }} as r
-    join periods as pe using (decision_no)
+    join penalties as p using (decision_no)
     where r.result = '同意' and r.completed_on <= {{ as_of() }}
-    group by pe.record_key
+    group by p.record_key
 )
 select
     p.record_key,
@@ -44,22 +38,20 @@ select
     p.penalty_type,
     p.summary_procedure,
     p.decided_on,
-    g.regime_id,
-    g.document as regime_document,
-    coalesce(g.hidden_summary or g.hidden_light, false) as never_public,
-    case when g.hidden_summary then '简易程序' when g.hidden_light then '仅' || p.penalty_type end as never_public_reason,
-    pe.min_publicity_end,
-    pe.max_publicity_end,
+    p.regime_id,
+    p.regime_document,
+    coalesce(p.hidden_summary or p.hidden_light, false) as never_public,
+    case when p.hidden_summary then '简易程序' when p.hidden_light then '仅' || p.penalty_type end as never_public_reason,
+    p.min_publicity_end,
+    p.max_publicity_end,
     rp.honoured_repair_on,
     rp.premature_repair_on,
     rp.premature_repair_on is not null as premature_repair_flagged,
-    case when not coalesce(g.hidden_summary or g.hidden_light, false) then p.decided_on end as publicity_start,
-    case when not coalesce(g.hidden_summary or g.hidden_light, false)
-         then least(pe.max_publicity_end, rp.honoured_repair_on) end as publicity_end,
-    coalesce(not (g.hidden_summary or g.hidden_light)
+    case when not coalesce(p.hidden_summary or p.hidden_light, false) then p.decided_on end as publicity_start,
+    case when not coalesce(p.hidden_summary or p.hidden_light, false)
+         then least(p.max_publicity_end, rp.honoured_repair_on) end as publicity_end,
+    coalesce(not (p.hidden_summary or p.hidden_light)
              and p.decided_on <= {{ as_of() }}
-             and {{ as_of() }} < least(pe.max_publicity_end, rp.honoured_repair_on), false) as is_public
+             and {{ as_of() }} < least(p.max_publicity_end, rp.honoured_repair_on), false) as is_public
 from penalties as p
-left join regime as g using (record_key)
-left join periods as pe using (record_key)
 left join repairs as rp using (record_key)

@@ -1,5 +1,9 @@
 -- 信用承诺: one row per commitment number.
-{{ config(unique_key='commitment_no', indexes=[{'columns': ['commitment_no'], 'unique': True}] + watermark_indexes()) }}
+-- Indexed by subject and by date for int_subject_facts' daily run, which counts the commitments of
+-- the few subjects it recomputes and finds those whose commitment dates AS_OF crossed.
+{{ config(unique_key='commitment_no',
+          indexes=[{'columns': ['commitment_no'], 'unique': True}, {'columns': ['uscc']}, {'columns': ['committed_on']}]
+                  + watermark_indexes()) }}
 -- depends_on: {{ ref('build_started') }}
 with latest as (
     {{ latest_delivery(source('raw', 'commitments'), ['commitment_no']) }}

@@ -164,13 +164,16 @@ _built_xid >= {{ since }}
 
 {#- A partial index, which dbt's `indexes` config cannot express (it has no predicate): made by the
     model's post-hook when the table has no index with this predicate, i.e. after each build that
-    made the table anew. `predicate` as PostgreSQL prints it back (pg_get_expr). -#}
+    made the table anew; as a pre-hook, before a query that needs it on a table made by an earlier
+    release (nothing while the table does not exist yet). `predicate` as PostgreSQL prints it back
+    (pg_get_expr). -#}
 {% macro partial_index_in_place(columns, predicate) -%}
     {%- set relation = this.include(database=False) -%}
     do $partial$ begin
-        if not exists (select from pg_index
-                       where indrelid = '{{ relation }}'::regclass
-                         and pg_get_expr(indpred, indrelid) = '{{ predicate }}') then
+        if to_regclass('{{ relation }}') is not null
+           and not exists (select from pg_index
+                           where indrelid = to_regclass('{{ relation }}')
+                             and pg_get_expr(indpred, indrelid) = '{{ predicate }}') then
             create index on {{ relation }} ({{ columns | join(', ') }}) where {{ predicate }};
         end if;
     end $partial$

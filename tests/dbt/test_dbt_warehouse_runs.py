@@ -135,3 +135,46 @@ def test_year_outside_the_calendar_is_reported_not_guessed(db):
     assert card["I04"][1] == 2                                    # the records are still counted
     # indicators without working days are unaffected
     assert card["I08"][2] == Decimal("0")
+
+
+def test_the_snapshot_stages_the_same_versions_as_dbts_own_staging(db):
+    """macros/snapshot_staging.sql reads only the current versions of the archives compared; dbt's
+    own staging (var snapshot_staging_by_dbt) reads all of them. From the same snapshot and the
+    same archives — one changed (a closed and a new version), one new subject, the rest
+    unchanged — both runs leave the same rows, every column."""
+    url = db["url"]
+    later, s9 = D("2027-04-30"), uscc(9)
+    with psycopg.connect(url) as conn:
+        conn.execute("update intermediate.int_subject_archive set credit_score = credit_score - 5,"
+                     " archive_hash = md5(archive_hash) where uscc = %s", (S1,))
+        conn.execute("""insert into intermediate.int_subject_archive
+                        select (jsonb_populate_record(null::intermediate.int_subject_archive,
+                                                      to_jsonb(a) || jsonb_build_object('uscc', %s::text))).*
+                        from intermediate.int_subject_archive as a where uscc = %s""", (s9, S2))
+        conn.execute("create table history.snapshot_before as select * from history.subject_archive_snapshot")
+        # as on a snapshot table of an earlier release: the pre-hook makes the index before the query
+        conn.execute("drop index history.subject_archive_snapshot_uscc_idx")
+    everything = "select * from history.subject_archive_snapshot order by uscc, dbt_valid_from"
+    log = target_of(url) / "logs" / "dbt.log"
+    results, read_by_key = {}, {}
+    for by_dbt in (False, True):
+        with psycopg.connect(url) as conn:
+            conn.execute("truncate history.subject_archive_snapshot")
+            conn.execute("insert into history.subject_archive_snapshot select * from history.snapshot_before")
+        logged = log.stat().st_size
+        reply = dbt(url, later, "snapshot", extra_vars={"snapshot_staging_by_dbt": by_dbt})
+        assert reply["success"], reply["output"][-4000:]
+        results[by_dbt] = query(url, everything)
+        # which staging ran: ours reads the current versions of the compared keys only
+        read_by_key[by_dbt] = "in (select uscc from snapshot_query)" in log.read_bytes()[logged:].decode(errors="replace")
+    assert read_by_key == {False: True, True: False}
+    before = query(url, "select count(*) from history.snapshot_before")[0][0]
+    assert len(results[False]) == before + 2                       # S1's new version, S9's first
+    closed_and_current = [r[-1] for r in results[False] if r[0] == S1][-2:]      # dbt_valid_to
+    assert closed_and_current == [dt.datetime(2027, 4, 30), None]
+    assert results[False] == results[True]
+    # the current versions are found by the snapshot's partial index (its post-hook)
+    assert query(url, "select indexdef from pg_indexes where schemaname = 'history'"
+                      " and tablename = 'subject_archive_snapshot'") == [
+        ("CREATE INDEX subject_archive_snapshot_uscc_idx ON history.subject_archive_snapshot"
+         " USING btree (uscc) WHERE (dbt_valid_to IS NULL)",)]

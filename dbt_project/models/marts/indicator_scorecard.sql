@@ -8,18 +8,15 @@ with defs as (
 calendar_end as (
     select max(day) as last_known_day from {{ ref('int_working_calendar') }}
 ),
-regions as (
-    select 'all'::text as region_code
-    union
-    select distinct region_code from {{ ref('stg_subjects') }}
-),
 
 -- I01 重错码率 ---------------------------------------------------------------------------------
-registry_names as (
-    -- one pass over the delivered registry: each code, and whether it came with more than one name.
-    -- min <> max, not count(distinct name) >= 2 (the same for non-null names): a hash aggregate,
-    -- where count(distinct) sorted the 300,000 codes of a city.
-    select uscc as code, min(name) <> max(name) as many_names from {{ source('raw', 'subjects') }} group by uscc
+-- The codes delivered in the registry are stg_subjects' keys: one row per code of every loaded
+-- registry row (a code's latest delivery), found by its unique index.
+codes_with_many_names as (
+    -- over every delivery: min <> max, not count(distinct name) >= 2 (the same for non-null names),
+    -- a hash aggregate, where count(distinct) sorted the 300,000 codes of a city
+    select count(*) as codes
+    from (select uscc from {{ source('raw', 'subjects') }} group by uscc having min(name) <> max(name)) as c
 ),
 rejected_codes as (
     select distinct {{ normalise_code('value') }} as code
@@ -29,15 +26,15 @@ rejected_codes as (
 ),
 rejected_unregistered as (
     -- not exists, not `not in`: NOT IN over 300,000 codes re-scanned them per rejected code
-    select code from rejected_codes as r where not exists (select 1 from registry_names as g where g.code = r.code)
+    select code from rejected_codes as r
+    where not exists (select 1 from {{ ref('stg_subjects') }} as g where g.uscc = r.code)
 ),
 i01 as (
     -- the codes delivered are the registry's and the rejected ones it does not have: counted apart,
     -- not as a union of both that sorts them all again
     select 'I01'::text as indicator_id, 'all'::text as region_code,
-           (select count(*) from rejected_unregistered)
-             + (select count(*) from registry_names where many_names) as numerator,
-           (select count(*) from registry_names) + (select count(*) from rejected_unregistered) as denominator,
+           (select count(*) from rejected_unregistered) + (select codes from codes_with_many_names) as numerator,
+           (select count(*) from {{ ref('stg_subjects') }}) + (select count(*) from rejected_unregistered) as denominator,
            0 as unknown_calendar_rows
 ),
 
@@ -128,60 +125,26 @@ i07 as (
     from repairs_done
 ),
 
--- I08–I11: active enterprises, per region and for `all` -----------------------------------------
-enterprises as (
-    select uscc, region_code from {{ ref('int_subject_facts') }} where is_active_enterprise
-),
-history_in_window as (
-    -- which enterprises have tax and water/electricity/gas records in W (int_subject_history)
-    select uscc, tax_months_12m > 0 as has_tax, has_water_12m, has_electricity_12m, has_gas_12m
-    from {{ ref('int_subject_history') }}
-),
-property_held as (
-    select distinct owner_key as uscc from {{ ref('stg_real_estate') }}
-    where registered_on <= {{ as_of() }} and (cancelled_on is null or cancelled_on > {{ as_of() }})
-),
-dishonest_active as (
-    select distinct subject_key as uscc from {{ ref('int_dishonest_records') }} where is_active
-),
-enterprise_flags as (
-    select e.region_code,
-           d.uscc is not null as dishonest,
-           coalesce(h.has_tax, false) as has_tax,
-           coalesce(h.has_water_12m, false) as has_water,
-           coalesce(h.has_electricity_12m, false) as has_electricity,
-           coalesce(h.has_gas_12m, false) as has_gas,
-           p.uscc is not null as has_real_estate
-    from enterprises as e
-    left join dishonest_active as d on d.uscc = e.uscc
-    left join history_in_window as h on h.uscc = e.uscc
-    left join property_held as p on p.uscc = e.uscc
-),
-enterprise_totals as (
-    -- per region and, in the same pass, for `all`: grouping sets read each enterprise once, where a
-    -- union of the rows with 'all' doubled every join above
-    select case when grouping(region_code) = 1 then 'all' else region_code end as region_code,
-           count(*) as enterprises,
-           count(*) filter (where dishonest) as dishonest,
-           count(*) filter (where has_tax) as has_tax,
-           count(*) filter (where has_water) as has_water,
-           count(*) filter (where has_electricity) as has_electricity,
-           count(*) filter (where has_gas) as has_gas,
-           count(*) filter (where has_real_estate) as has_real_estate
-    from enterprise_flags
-    group by grouping sets ((region_code), ())
-),
-enterprise_counts as (
-    select r.region_code,
-           coalesce(t.enterprises, 0) as enterprises,
-           coalesce(t.dishonest, 0) as dishonest,
-           coalesce(t.has_tax, 0) as has_tax,
-           coalesce(t.has_water, 0) as has_water,
-           coalesce(t.has_electricity, 0) as has_electricity,
-           coalesce(t.has_gas, 0) as has_gas,
-           coalesce(t.has_real_estate, 0) as has_real_estate
-    from regions as r
-    left join enterprise_totals as t using (region_code)
+-- I08–I13: one pass over the registry, per region and for `all` ------------------------------------
+-- int_subject_facts holds each subject's state on as_of as the archive uses it: active enterprise,
+-- an active dishonest-debtor record, real estate held (registrations held on as_of); which
+-- enterprises have tax and water/electricity/gas records in W is int_subject_history's.
+-- Grouping sets read each subject once, where a union of the rows with 'all' doubled every join,
+-- and the regions are the registry's (the groups), not a separate scan of it.
+registry_totals as (
+    select case when grouping(f.region_code) = 1 then 'all' else f.region_code end as region_code,
+           count(*) filter (where f.is_active_enterprise) as enterprises,
+           count(*) filter (where f.is_active_enterprise and f.dishonest_active) as dishonest,
+           count(*) filter (where f.is_active_enterprise and h.tax_months_12m > 0) as has_tax,
+           count(*) filter (where f.is_active_enterprise and h.has_water_12m) as has_water,
+           count(*) filter (where f.is_active_enterprise and h.has_electricity_12m) as has_electricity,
+           count(*) filter (where f.is_active_enterprise and h.has_gas_12m) as has_gas,
+           count(*) filter (where f.is_active_enterprise and f.properties > 0) as has_real_estate,
+           count(*) filter (where f.subject_type = '机关' and f.dishonest_active) as agencies_dishonest,
+           count(*) filter (where f.subject_type = '事业单位' and f.dishonest_active) as institutions_dishonest
+    from {{ ref('int_subject_facts') }} as f
+    left join {{ ref('int_subject_history') }} as h on h.uscc = f.uscc
+    group by grouping sets ((f.region_code), ())
 ),
 commitments_in_window as (
     -- the registry from a table whose size the planner knows (int_subject_facts). Joined to a view
@@ -202,44 +165,36 @@ commitment_totals as (
 ),
 commitment_counts as (
     select r.region_code, coalesce(t.made, 0) as made, coalesce(t.settled, 0) as settled
-    from regions as r
+    from registry_totals as r
     left join commitment_totals as t using (region_code)
 ),
+focus_counts as (
+    -- I14: `all` counts every focus subject; a region counts its own
+    select case when grouping(region_code) = 1 then 'all' else region_code end as region_code, count(*) as subjects
+    from {{ ref('focus_subjects') }}
+    group by grouping sets ((region_code), ())
+),
 per_region as (
-    select 'I08'::text as indicator_id, e.region_code, e.dishonest as numerator, e.enterprises as denominator from enterprise_counts e
-    union all select 'I09', e.region_code, c.made, e.enterprises from enterprise_counts e join commitment_counts c using (region_code)
+    select 'I08'::text as indicator_id, e.region_code, e.dishonest as numerator, e.enterprises as denominator from registry_totals e
+    union all select 'I09', e.region_code, c.made, e.enterprises from registry_totals e join commitment_counts c using (region_code)
     union all select 'I10', c.region_code, c.settled, c.made from commitment_counts c
-    union all select 'I11_tax', region_code, has_tax, enterprises from enterprise_counts
-    union all select 'I11_water', region_code, has_water, enterprises from enterprise_counts
-    union all select 'I11_electricity', region_code, has_electricity, enterprises from enterprise_counts
-    union all select 'I11_gas', region_code, has_gas, enterprises from enterprise_counts
-    union all select 'I11_real_estate', region_code, has_real_estate, enterprises from enterprise_counts
+    union all select 'I11_tax', region_code, has_tax, enterprises from registry_totals
+    union all select 'I11_water', region_code, has_water, enterprises from registry_totals
+    union all select 'I11_electricity', region_code, has_electricity, enterprises from registry_totals
+    union all select 'I11_gas', region_code, has_gas, enterprises from registry_totals
+    union all select 'I11_real_estate', region_code, has_real_estate, enterprises from registry_totals
 ),
 
 -- I12–I14: counts, per region and for `all` ---------------------------------------------------------
-counted_subjects as (
-    select 'I12'::text as indicator_id, region_code, uscc as subject_key
-    from {{ ref('int_subject_facts') }} where subject_type = '机关' and dishonest_active
-    union all
-    select 'I13', region_code, uscc from {{ ref('int_subject_facts') }} where subject_type = '事业单位' and dishonest_active
-    union all
-    select 'I14', region_code, subject_key from {{ ref('focus_subjects') }}
-),
-counted_regions as (
-    -- `all` counts every subject; a region counts its own. One pass, not a count per indicator and
-    -- region: a correlated count re-scanned int_subject_facts once per region (27 scans in 9 regions).
-    select indicator_id, 'all'::text as region_code, subject_key from counted_subjects
-    union all
-    select indicator_id, region_code, subject_key from counted_subjects where region_code is not null
-),
-counted_per_region as (
-    select indicator_id, region_code, count(*) as numerator from counted_regions group by 1, 2
-),
 counts as (
-    select i.indicator_id, r.region_code, coalesce(c.numerator, 0) as numerator, null::bigint as denominator
-    from (values ('I12'), ('I13'), ('I14')) as i (indicator_id)
-    cross join regions as r
-    left join counted_per_region as c on c.indicator_id = i.indicator_id and c.region_code = r.region_code
+    select 'I12'::text as indicator_id, region_code, agencies_dishonest as numerator, null::bigint as denominator
+    from registry_totals
+    union all
+    select 'I13', region_code, institutions_dishonest, null::bigint from registry_totals
+    union all
+    select 'I14', r.region_code, coalesce(f.subjects, 0), null::bigint
+    from registry_totals as r
+    left join focus_counts as f using (region_code)
 ),
 
 measures as (

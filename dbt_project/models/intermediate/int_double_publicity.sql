@@ -11,7 +11,7 @@
           indexes=[{'columns': ['record_key'], 'unique': True}] + watermark_indexes(),
           pre_hook="{{ bookkeeping_columns_in_place({'_rules_version': 'text', '_built_xid': 'xid8', '_seen_xmin': 'xid8'}) }}") }}
 {%- set incremental = incremental_with(['_built_xid', '_seen_xmin', '_rules_version']) %}
-with rules_version as (
+{%- set rules_version %}
     select md5(
         -- to_char: the version must not depend on the session's DateStyle
         coalesce((select string_agg(to_char(c.day, 'YYYY-MM-DD') || ':' || c.is_working_day || ':' || c.wd_seq, '|'
@@ -19,26 +19,23 @@ with rules_version as (
                   from {{ ref('int_working_calendar') }} as c), '')
         || ':' || coalesce((select d.parameter::text from {{ ref('indicator_definitions') }} as d
                             where d.indicator_id = 'I04'), '')
-    ) as version
+    )
+{%- endset %}
+{%- set since = rules_aware_watermark(rules_version) if incremental else none %}
+with rules_version as (
+    select ({{ rules_version }}) as version
 ),
-{%- if incremental %}
-since as (
-    select {{ seen_watermark() }} as xmin,
-           exists (select from {{ this }} where _rules_version is distinct from (select version from rules_version))
-             as rules_changed
-),
-{%- endif %}
 records as (
     select 'penalty' as record_type, 'penalty|' || record_key as record_key, decision_no, subject_key, decided_on, reported_on, source_unit_uscc
     from {{ ref('stg_penalties') }}
     {%- if incremental %}
-    where {{ changed_since('(select xmin from since)') }} or (select rules_changed from since)
+    where {{ changed_since(since) }}
     {%- endif %}
     union all
     select 'license', 'license|' || record_key, decision_no, subject_key, decided_on, reported_on, source_unit_uscc
     from {{ ref('stg_licenses') }}
     {%- if incremental %}
-    where {{ changed_since('(select xmin from since)') }} or (select rules_changed from since)
+    where {{ changed_since(since) }}
     {%- endif %}
 )
 select

@@ -10,17 +10,19 @@
 {{ config(materialized='incremental', unique_key='uscc', incremental_strategy='delete+insert',
           indexes=[{'columns': ['uscc'], 'unique': True}] + watermark_indexes()) }}
 {%- set incremental = incremental_with(['_built_xid', '_seen_xmin', '_rules_version']) %}
-with rules_version as (
+{%- set rules_version %}
     select md5(
         coalesce((select string_agg(to_jsonb(r)::text, '|' order by r.rule_id) from {{ ref('scoring_rules') }} as r), '')
         || coalesce((select string_agg(to_jsonb(g)::text, '|' order by g.grade) from {{ ref('credit_grades') }} as g), '')
-    ) as version
+    )
+{%- endset %}
+with rules_version as (
+    select ({{ rules_version }}) as version
 ),
 facts as (
     select * from {{ ref('int_subject_facts') }}
     {%- if incremental %}
-    where {{ changed_since('(select ' ~ seen_watermark() ~ ')') }}
-       or exists (select from {{ this }} where _rules_version is distinct from (select version from rules_version))
+    where {{ changed_since(rules_aware_watermark(rules_version)) }}
     {%- endif %}
 ),
 rules as (

@@ -8,6 +8,9 @@ modules cannot see each other's rows.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -49,3 +52,6 @@ def scratch_db(postgres_server: str):
     """A fresh, empty database for one test module; yields its libpq URL."""
     with scratch_database(postgres_server, "test") as url:
         yield url
+    # the dbt target dir of its runs (tests/dbt/dbt_runner.py target_of), ~8 MB each
+    dbname = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+    shutil.rmtree(Path(tempfile.gettempdir()) / f"dbt-target-{dbname}", ignore_errors=True)

@@ -92,22 +92,26 @@ _file_name as source_file,
 (select coalesce(max(_seen_xmin), '0'::xid8) from {{ this }})
 {%- endmacro %}
 
-{#- For a model whose rows also depend on rules (seeds): where its incremental run starts, as a
-    literal xid8 — its watermark (seen_watermark), or '0' (every row) when `version_sql`, the
-    version of the rules now, differs from the _rules_version of the rows stored. A run computes
-    with one version and rewrites every row when it differs, so the stored rows all carry the one
-    of the last run, which its latest row (by the _built_xid index) shows. Read when dbt compiles
-    the model, just before it runs (its inputs are built by then, and only this model writes its
-    table): the planner sees how few rows are that new and takes them by index. "Newer than the
-    watermark, or any stored row of another version" read every input row and every stored row
-    at each run (int_subject_archive at city scale 0.3–0.5 s). -#}
-{% macro rules_aware_watermark(version_sql) -%}
+{#- seen_watermark() as a literal xid8, read when dbt compiles the model, just before it runs (only
+    this model writes its table, and its inputs are built by then): the planner then sees how few
+    input rows are that new and takes them by index, where a subquery's value is unknown to it and
+    estimated at a third of the table (int_subject_facts once hashed every stored row first).
+    With `rules_version` (SQL giving the version of the rules the rows depend on, e.g. seeds):
+    '0', every row, when it differs from the _rules_version of the rows stored. A run computes with
+    one version and rewrites every row when it differs, so the stored rows all carry the one of
+    the last run, which its latest row (by the _built_xid index) shows; "newer than the watermark,
+    or any stored row of another version" read every input row and every stored row at each run
+    (int_subject_archive at city scale 0.3–0.5 s). -#}
+{% macro watermark_literal(rules_version=none) -%}
     {%- if not execute -%}
         {{- return("'0'::xid8") -}}
     {%- endif -%}
-    {%- set found = run_query("select case when (select _rules_version from " ~ this
-                              ~ " order by _built_xid desc limit 1) is distinct from (" ~ version_sql ~ ")"
-                              ~ " then '0'::xid8 else (select coalesce(max(_seen_xmin), '0'::xid8) from " ~ this ~ ") end::text") -%}
+    {%- set watermark = "(select coalesce(max(_seen_xmin), '0'::xid8) from " ~ this ~ ")" -%}
+    {%- if rules_version -%}
+        {%- set watermark = "case when (select _rules_version from " ~ this ~ " order by _built_xid desc limit 1)"
+                            ~ " is distinct from (" ~ rules_version ~ ") then '0'::xid8 else " ~ watermark ~ " end" -%}
+    {%- endif -%}
+    {%- set found = run_query("select (" ~ watermark ~ ")::text") -%}
     {{- return("'" ~ found.columns[0].values()[0] ~ "'::xid8") -}}
 {%- endmacro %}
 

@@ -43,8 +43,9 @@ def build(conninfo: str, as_of: dt.date, *args: str, extra_vars: dict | None = N
 
 
 def target_of(conninfo: str) -> Path:
-    # each test database gets its own target dir: concurrent dbt runs must not share artefacts
-    return Path(tempfile.gettempdir()) / f"dbt-target-{conninfo.rsplit('/', 1)[-1]}"
+    # each test database gets its own target dir: concurrent dbt runs must not share artefacts.
+    # Named after the database (tests/conftest.py's scratch_db removes it with the database).
+    return Path(tempfile.gettempdir()) / f"dbt-target-{psycopg.conninfo.conninfo_to_dict(conninfo)['dbname']}"
 
 
 def query(conninfo: str, statement: str, params=None) -> list[tuple]:

@@ -238,6 +238,28 @@ def test_a_record_moved_to_another_subject_recomputes_both(db):
     assert_same(incremental, tables(url))
 
 
+def test_a_subject_whose_only_account_moves_away_loses_its_history(db):
+    """S10's only history is account A9; A9 is then re-sent under S4. Within the same month (W
+    unchanged) S10 is found among the subjects of the rows delivered since the last build: its
+    history row is gone and its facts say so, as a full rebuild's do."""
+    url, w = db["url"], db["writer"]
+    w.rows("utilities", [bill(S10, "A9", f"2022-{m:02d}") for m in range(1, 7)], file="u3.csv",
+           arrived="2022-07-18 09:00+08")
+    build(url, JULY_20)
+    assert query(url, "select utility_bills, _has_history from intermediate.int_subject_facts where uscc = %s",
+                 (S10,)) == [(6, True)]
+    w.rows("utilities", [bill(S4, "A9", f"2022-{m:02d}") for m in range(1, 7)], file="u4.csv",
+           arrived="2022-07-19 09:00+08")
+    build(url, JULY_20)
+    assert rows_affected(url, "int_subject_facts") == 2                  # S10 lost A9, S4 gained it
+    assert query(url, "select count(*) from intermediate.int_subject_history where uscc = %s", (S10,)) == [(0,)]
+    assert query(url, "select utility_bills, _has_history from intermediate.int_subject_facts where uscc = %s",
+                 (S10,)) == [(0, False)]
+    incremental = tables(url)
+    build(url, JULY_20, "--full-refresh")
+    assert_same(incremental, tables(url))
+
+
 def test_changed_scoring_rules_re_evaluate_every_subject(db):
     """Rows evaluated under other rules (scoring_rules or credit_grades differ from their
     _rules_version) are all evaluated again; the facts are not recomputed."""

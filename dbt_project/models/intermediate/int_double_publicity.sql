@@ -21,7 +21,7 @@
                             where d.indicator_id = 'I04'), '')
     )
 {%- endset %}
-{%- set since = rules_aware_watermark(rules_version) if incremental else none %}
+{%- set since = watermark_literal(rules_version) if incremental else none %}
 with rules_version as (
     select ({{ rules_version }}) as version
 ),

@@ -22,7 +22,7 @@ with rules_version as (
 facts as (
     select * from {{ ref('int_subject_facts') }}
     {%- if incremental %}
-    where {{ changed_since(rules_aware_watermark(rules_version)) }}
+    where {{ changed_since(watermark_literal(rules_version)) }}
     {%- endif %}
 ),
 rules as (

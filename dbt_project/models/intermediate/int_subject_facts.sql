@@ -7,7 +7,8 @@
 --   * its registry row was written since this model last built, or as_of crossed its
 --     established_on or closed_on (is_existing / is_active_enterprise flip on those days);
 --   * its tax or utility facts were rewritten by int_subject_history (which handles W moving), or
---     it had history and now has none (int_subject_history drops such rows);
+--     it had history and now has none (int_subject_history drops such rows; looked for among the
+--     subjects of the tax and utility rows delivered since, or among all when W moved);
 --   * its real estate, penalty or dishonest-debtor counts as of this as_of differ from its stored
 --     ones. These three are compared, not inferred from changed rows: a correction that moves a
 --     record to another subject, a repair ending a penalty's publicity, a new publicity regime, a
@@ -17,7 +18,9 @@
 --     counts depend on nothing else, and comparing them reads every commitment.
 {{ config(materialized='incremental', unique_key='uscc', incremental_strategy='delete+insert',
           indexes=[{'columns': ['uscc'], 'unique': True}] + watermark_indexes()) }}
+-- depends_on: {{ ref('stg_tax') }}, {{ ref('stg_utilities') }} (read in incremental runs only)
 {%- set incremental = incremental_with(['_built_xid', '_seen_xmin', '_as_of', '_has_history']) %}
+{%- set since_xmin = watermark_literal() if incremental else none %}
 with subjects as (
     -- the registry as of as_of. "Active enterprise" (DOMAIN §6): type 企业 and in existence on
     -- as_of — established by then (or date unknown), and either 存续 or closed only after as_of.
@@ -74,7 +77,7 @@ commitments as (
 ),
 {%- if incremental %}
 since as (
-    select {{ seen_watermark() }} as xmin,
+    select {{ since_xmin }} as xmin,
            -- the as_of of the latest run that wrote rows: the days since then are the ones crossed
            (select _as_of from {{ this }} order by _built_xid desc limit 1) as as_of
 ),
@@ -94,7 +97,7 @@ commitments_delivered as (
            as since_last_build
 ),
 affected as (
-    select uscc from {{ ref('stg_subjects') }} where {{ changed_since('(select xmin from since)') }}
+    select uscc from {{ ref('stg_subjects') }} where {{ changed_since(since_xmin) }}
     union
     -- from the staging table, not the subjects CTE: its indexes on the two dates find the few
     -- subjects of the days crossed (none when as_of is unchanged) without reading the registry
@@ -102,10 +105,24 @@ affected as (
     where established_on > after_day and established_on <= up_to_day
        or closed_on > after_day and closed_on <= up_to_day
     union
-    select uscc from {{ ref('int_subject_history') }} where {{ changed_since('(select xmin from since)') }}
+    select uscc from {{ ref('int_subject_history') }} where {{ changed_since(since_xmin) }}
+    union
+    -- had history and now has none (int_subject_history removes such rows). Only a subject whose
+    -- tax or utility rows were written since this model last built can lose its history (the
+    -- subjects int_subject_history recomputed, from the same rows), or any subject when W moved
+    -- (int_subject_history was rebuilt whole): an anti-join of every stored row against the whole
+    -- history read 2 × 230,000 rows at every run (0.37 s at city scale).
+    select s.uscc
+    from (select uscc from {{ ref('stg_tax') }} where {{ changed_since(since_xmin) }}
+          union
+          select unnest(_key_subjects || uscc) from {{ ref('stg_utilities') }}
+          where {{ changed_since(since_xmin) }}) as delivered
+    join {{ this }} as s using (uscc)
+    where s._has_history and not exists (select from {{ ref('int_subject_history') }} as h where h.uscc = s.uscc)
     union
     select uscc from {{ this }} as s
-    where s._has_history and not exists (select from {{ ref('int_subject_history') }} as h where h.uscc = s.uscc)
+    where (select from_day <> to_day from window_moved)
+      and s._has_history and not exists (select from {{ ref('int_subject_history') }} as h where h.uscc = s.uscc)
     union
     select coalesce(n.uscc, s.uscc)
     from properties as n

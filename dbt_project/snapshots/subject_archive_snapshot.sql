@@ -10,9 +10,9 @@
     written, and a build that was not published leaves the marker where it was. Only the current
     versions of these archives' subjects are read (macros/snapshot_staging.sql). -#}
 {% snapshot subject_archive_snapshot %}
+{%- set current_versions_index = "{{ partial_index_in_place(['uscc'], '(dbt_valid_to IS NULL)') }}" %}
 {{ config(unique_key='uscc', strategy='timestamp', updated_at='archive_changed_as_of', schema='history',
-          pre_hook="{{ partial_index_in_place(['uscc'], '(dbt_valid_to IS NULL)') }}",
-          post_hook="{{ partial_index_in_place(['uscc'], '(dbt_valid_to IS NULL)') }}") }}
+          pre_hook=current_versions_index, post_hook=current_versions_index) }}
 {%- set existing = adapter.get_relation(database=this.database, schema=this.schema, identifier=this.identifier) if execute else none %}
 select
     {{ subject_archive_columns('archive') }},

@@ -1,4 +1,4 @@
-# The commands of CONTRACT §1. Needs Python 3.11 and make; everything else is installed here.
+# The commands of docs/spec/CONTRACT.md §1. Needs Python 3.11 and make; everything else is installed here.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 

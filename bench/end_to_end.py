@@ -1,4 +1,4 @@
-"""End-to-end benchmark (CONTRACT §6): `make run` from an empty state at several sample sizes.
+"""End-to-end benchmark (docs/spec/CONTRACT.md §6): `make run` from an empty state at several sample sizes.
 
     python bench/end_to_end.py [--subjects 2000 [--subjects 300000 ...]] [--city] [--tree DIR]
                                [--as-of YYYY-MM-DD] [--keep] [--name end_to_end]

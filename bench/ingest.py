@@ -1,4 +1,4 @@
-"""Ingest benchmark (CONTRACT §6): the project's ingest of one utilities file vs bare COPY of the
+"""Ingest benchmark (docs/spec/CONTRACT.md §6): the project's ingest of one utilities file vs bare COPY of the
 same file (the physical limit) vs pandas `DataFrame.to_sql` (what people write by hand).
 
     python bench/ingest.py [--rows 100000] [--big] [--huge] [--skip-to-sql] [--repeat 3]

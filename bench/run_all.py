@@ -1,4 +1,4 @@
-"""Every benchmark of CONTRACT §6 (`make bench`): ingest, transform, end to end, quality gates.
+"""Every benchmark of docs/spec/CONTRACT.md §6 (`make bench`): ingest, transform, end to end, quality gates.
 
     python bench/run_all.py [--quick] [--scale N] [--city] [--only ingest,transform,end_to_end,gates]
                             [--tree DIR]
@@ -31,7 +31,7 @@ ALL = ("ingest", "transform", "end_to_end", "gates")
 def commands(args) -> dict[str, list[str]]:
     py = sys.executable
     subjects = args.scale or (300 if args.quick else 2000)
-    # CONTRACT §6 sizes: 1e5 and 1e6 rows, and 1e7 for memory
+    # docs/spec/CONTRACT.md §6 sizes: 1e5 and 1e6 rows, and 1e7 for memory
     ingest = [py, str(BENCH / "ingest.py")] + (["--rows", "20000", "--repeat", "1"] if args.quick else ["--big", "--huge"])
     transform = [py, str(BENCH / "transform.py"), "--subjects", str(subjects), "--scales", "1,10"]
     end_to_end = [py, str(BENCH / "end_to_end.py"), "--subjects", str(subjects), "--daily"] + (["--city"] if args.city else [])

@@ -1,4 +1,4 @@
-"""Transform benchmark (CONTRACT §6): `dbt build` at 1x and 10x subjects, and the daily
+"""Transform benchmark (docs/spec/CONTRACT.md §6): `dbt build` at 1x and 10x subjects, and the daily
 incremental run after 1 % new deliveries, measured side by side.
 
     python bench/transform.py [--subjects 2000] [--scales 1,10] [--share 0.01] [--explain 3]

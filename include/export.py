@@ -1,4 +1,4 @@
-"""The financing platform's files (信易贷, CONTRACT §4): EXPORT_DIR/<AS_OF>/.
+"""The financing platform's files (信易贷, docs/spec/CONTRACT.md §4): EXPORT_DIR/<AS_OF>/.
 
 `financing_profile.parquet`, `financing_profile.csv` (UTF-8 with BOM, for Excel) and
 `manifest.json`, written from the PUBLISHED `export.financing_profile` in `uscc` order, so a rerun

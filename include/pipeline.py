@@ -1,4 +1,4 @@
-"""`make run` and the other make targets that drive the whole platform (CONTRACT §1).
+"""`make run` and the other make targets that drive the whole platform (docs/spec/CONTRACT.md §1).
 
 `run`: start the warehouse, prepare Airflow, write the sample when the landing zone is empty, run
 the DAGs through Airflow (every ingest DAG, then `transform`, then `publish`), print the summary.

@@ -7,7 +7,7 @@ the new one, never a mix: the swap first takes ACCESS EXCLUSIVE locks on every t
 so a reader that already touched the old tables finishes on them, and one arriving during the
 swap waits and then resolves the names to the new tables.
 
-Roles (DOMAIN §8): `credit_loader` writes raw/audit, `credit_analyst` reads marts,
+Roles (docs/spec/DOMAIN.md §8): `credit_loader` writes raw/audit, `credit_analyst` reads marts,
 `credit_financing` reads export; nothing else is granted to them.
 """
 from __future__ import annotations

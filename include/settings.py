@@ -1,4 +1,4 @@
-"""Settings from the environment (CONTRACT §1). Every one is optional; defaults suit a laptop."""
+"""Settings from the environment (docs/spec/CONTRACT.md §1). Every one is optional; defaults suit a laptop."""
 from __future__ import annotations
 
 import datetime as dt
@@ -54,7 +54,7 @@ def warehouse_url() -> str:
 
 
 def pseudonym_key() -> bytes:
-    """The HMAC key that pseudonymises personal identity numbers (DOMAIN §8).
+    """The HMAC key that pseudonymises personal identity numbers (docs/spec/DOMAIN.md §8).
 
     From `CREDIT_PSEUDONYM_KEY`; on a laptop without one, a random key is made once and kept in
     STATE_DIR (mode 0600) so that pseudonyms stay stable between runs. Never in the repository.

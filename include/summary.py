@@ -1,4 +1,4 @@
-"""The summary `make run` prints (CONTRACT §1): feeds, gates, scorecard, where the exports went."""
+"""The summary `make run` prints (docs/spec/CONTRACT.md §1): feeds, gates, scorecard, where the exports went."""
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,4 @@
-"""The Chinese working-day calendar as data (DOMAIN §2): writes the dbt seeds
+"""The Chinese working-day calendar as data (docs/spec/DOMAIN.md §2): writes the dbt seeds
 `working_calendar_years` (the years known, and from where) and `working_calendar_exceptions` (the
 days that break the Mon–Fri rule: holidays on weekdays, 调休 weekends worked). The model
 int_working_calendar expands them to every day; keeping only exceptions keeps the seed small and

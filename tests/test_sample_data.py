@@ -1,8 +1,8 @@
 """The sample-data generator: determinism, valid and deliberately broken identifiers, consistency
-between feeds, headers as in CONTRACT §3, and defect counts that match the files.
+between feeds, headers as in docs/spec/CONTRACT.md §3, and defect counts that match the files.
 
 Everything here reads the files back with its own small reader and its own identifier checks
-(written from DOMAIN §1, not imported from the generator), so a bug in the generator cannot
+(written from docs/spec/DOMAIN.md §1, not imported from the generator), so a bug in the generator cannot
 confirm itself. No database needed.
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ from openpyxl import load_workbook
 from include.sample_data import write_sample
 
 REPO = Path(__file__).resolve().parent.parent
-CONTRACT = REPO.parent / "shared" / "CONTRACT.md"
+CONTRACT = REPO / "docs" / "spec" / "CONTRACT.md"
 AS_OF = dt.date(2026, 6, 30)
 SUBJECTS = 300
 SEED = 7
@@ -36,12 +36,12 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 FEEDS = ["subjects", "tax", "utilities", "real_estate", "penalties", "licenses", "dishonest_debtors",
          "commitments", "repairs", "objections", "ledgers"]
 
-# ---- independent identifier checks (DOMAIN §1) ----------------------------------------------
+# ---- independent identifier checks (docs/spec/DOMAIN.md §1) ----------------------------------------------
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
 
 def normalise(value: str) -> str:
-    """trim, full-width -> half-width, upper-case (DOMAIN §1)."""
+    """trim, full-width -> half-width, upper-case (docs/spec/DOMAIN.md §1)."""
     half = "".join(chr(ord(c) - 0xFEE0) if "\uff01" <= c <= "\uff5e" else c for c in value)
     return half.strip().upper()
 
@@ -97,9 +97,9 @@ def test_identifier_checks_on_known_codes():
     assert code_ok(" ９１４４０３００７１５２６７２６ｘｇ ", "uscc")
 
 
-# ---- CONTRACT §3 headers -------------------------------------------------------------------
+# ---- docs/spec/CONTRACT.md §3 headers -------------------------------------------------------------------
 def contract_columns() -> dict[str, list[tuple[str, str, bool]]]:
-    """(Chinese header, English name, required) per feed, parsed from CONTRACT.md."""
+    """(Chinese header, English name, required) per feed, parsed from docs/spec/CONTRACT.md."""
     text = CONTRACT.read_text(encoding="utf-8")
     section = text.split("## 3. The feeds", 1)[1].split("## 4.", 1)[0]
     feeds = {}

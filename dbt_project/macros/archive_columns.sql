@@ -1,4 +1,4 @@
-{#- The fields a lender sees (DOMAIN §7), from an archive row `a`: one list for the export and for
+{#- The fields a lender sees (docs/spec/DOMAIN.md §7), from an archive row `a`: one list for the export and for
     the profile_hash that int_subject_archive keeps, so the hash is always of what is exported. -#}
 {% macro financing_profile_columns(a) -%}
     {{ a }}.uscc,

@@ -8,7 +8,7 @@
     date '{{ raw }}'
 {%- endmacro %}
 
-{#- First day of the window W: the first day of the month 11 months before as_of's month (DOMAIN §6). -#}
+{#- First day of the window W: the first day of the month 11 months before as_of's month (docs/spec/DOMAIN.md §6). -#}
 {% macro window_start() -%}
     (date_trunc('month', {{ as_of() }}) - interval '11 months')::date
 {%- endmacro %}

@@ -1,4 +1,4 @@
-{#- Working-day arithmetic on int_working_calendar (DOMAIN §2). `wd_seq` counts working days up to
+{#- Working-day arithmetic on int_working_calendar (docs/spec/DOMAIN.md §2). `wd_seq` counts working days up to
     and including each day, so both rules become sequence arithmetic:
       "within N working days after D": on or before the working day whose wd_seq = wd_seq(D) + N;
       "working days between A and B": wd_seq(B) - wd_seq(A)  (days d with A < d <= B).

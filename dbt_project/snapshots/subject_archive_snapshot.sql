@@ -1,4 +1,4 @@
-{#- SCD2 history of the credit archive (DOMAIN §4), timestamp strategy on as_of so that a rerun for
+{#- SCD2 history of the credit archive (docs/spec/DOMAIN.md §4), timestamp strategy on as_of so that a rerun for
     the same inputs and as_of changes nothing. The snapshot reads only new archives and archives
     whose content hash differs from their current version, stamped with this as_of: an unchanged
     subject keeps its current version (deletes are not tracked, hard_deletes is 'ignore', and the

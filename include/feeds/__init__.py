@@ -1,4 +1,4 @@
-"""The feed contracts (CONTRACT §3), one YAML file per feed in this folder.
+"""The feed contracts (docs/spec/CONTRACT.md §3), one YAML file per feed in this folder.
 
 A contract is data: adding a feed is a new `<feed>.yaml` here plus its staging model, no Python.
 The loader validates every file strictly, so a typo in a contract fails loudly at import time

@@ -1,9 +1,9 @@
-"""Identifier checks of DOMAIN §1, written from the standards themselves.
+"""Identifier checks of docs/spec/DOMAIN.md §1, written from the standards themselves.
 
 python-stdnum 2.2's `cn.uscc` requires positions 1–8 to be digits, so it rejects valid codes
 whose registration authority or category is a letter (N2… 村级集体经济组织, Y1… 其他), and its
 `cn.ric` rejects numbers whose birth place is missing from its county list (codes renamed since
-issue). We therefore implement GB 32100 / GB 11643 exactly as DOMAIN §1 states and test them
+issue). We therefore implement GB 32100 / GB 11643 exactly as docs/spec/DOMAIN.md §1 states and test them
 against real codes (tests/ingest/test_codes.py). Inputs are already normalised (trimmed, half-width, upper-case).
 """
 from __future__ import annotations
@@ -63,12 +63,12 @@ def ric_problem(number: str) -> str | None:
 
 
 def is_individual_business(uscc: str) -> bool:
-    """Positions 1–2 `92`: registered by 工商 as 个体工商户 (DOMAIN §1)."""
+    """Positions 1–2 `92`: registered by 工商 as 个体工商户 (docs/spec/DOMAIN.md §1)."""
     return uscc.startswith("92")
 
 
 def pseudonym(number: str, key: bytes) -> str:
-    """`p:` + hex HMAC-SHA256 of a normalised personal identity number (DOMAIN §8)."""
+    """`p:` + hex HMAC-SHA256 of a normalised personal identity number (docs/spec/DOMAIN.md §8)."""
     return "p:" + hmac.new(key, number.encode(), hashlib.sha256).hexdigest()
 
 

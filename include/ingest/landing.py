@@ -1,4 +1,4 @@
-"""The landing zone (CONTRACT §2): LANDING/<feed>/<any file name>. Names are data, never paths."""
+"""The landing zone (docs/spec/CONTRACT.md §2): LANDING/<feed>/<any file name>. Names are data, never paths."""
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,4 @@
-"""Normalising one cell into the value raw.<feed> stores (CONTRACT §3 types).
+"""Normalising one cell into the value raw.<feed> stores (docs/spec/CONTRACT.md §3 types).
 
 Every converter takes the cell as read (a `str` from CSV; `str`, number, bool or datetime from
 XLSX) already known to be non-blank, and returns the normalised value as text ready for COPY
@@ -220,7 +220,7 @@ def to_id(value) -> str:
 
 def id_kind(code: str) -> str:
     """`person` or `organisation` for a valid id. A valid resident ID wins: mistaking a person for
-    an organisation would publish the number in clear (DOMAIN §8)."""
+    an organisation would publish the number in clear (docs/spec/DOMAIN.md §8)."""
     return "person" if codes.ric_problem(code) is None else "organisation"
 
 

@@ -1,4 +1,4 @@
-"""Deterministic synthetic deliveries for every feed of CONTRACT §3 (`make sample-data`).
+"""Deterministic synthetic deliveries for every feed of docs/spec/CONTRACT.md §3 (`make sample-data`).
 
     write_sample(landing, subjects, as_of, seed=20260630, progress=False) -> dict
 

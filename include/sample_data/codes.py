@@ -2,7 +2,7 @@
 
 The generator needs valid codes by construction and deliberately broken ones on purpose, so both
 the check characters and the "break it" helpers live here. The tests re-implement the checks
-independently from DOMAIN §1, so a mistake here cannot hide itself.
+independently from docs/spec/DOMAIN.md §1, so a mistake here cannot hide itself.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ _ORG_WEIGHTS = [3, 7, 9, 10, 5, 8, 4, 2]  # GB 11714 organisation code (position
 _ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 _ID_CHECK = "10X98765432"  # index = sum mod 11, i.e. (12 - sum mod 11) mod 11 written as char
 
-# Registration authority + organisation category -> the subject type of CONTRACT §3.
+# Registration authority + organisation category -> the subject type of docs/spec/CONTRACT.md §3.
 USCC_PREFIX_BY_TYPE = {
     "企业": "91",
     "个体工商户": "92",

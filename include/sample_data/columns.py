@@ -1,4 +1,4 @@
-"""The feeds' columns exactly as CONTRACT §3 lists them: (Chinese header, English name, type, required).
+"""The feeds' columns exactly as docs/spec/CONTRACT.md §3 lists them: (Chinese header, English name, type, required).
 
 `required` is True only where a value is always required; conditional ones (e.g. a penalty's USCC,
 required unless the subject is a natural person) are False here because the generator never blanks

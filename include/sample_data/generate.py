@@ -31,7 +31,7 @@ from .writers import SHANGHAI, Delivery, Tally, pick_style, redeliver
 TYPES = list(rates.SUBJECT_TYPE_WEIGHTS)
 STATUSES = list(rates.STATUS_WEIGHTS)
 ERROR_DEFECTS = {"broken_check", "missing_required", "invalid_date"}
-# Regime boundaries of DOMAIN §3: penalty history always reaches back before the first one.
+# Regime boundaries of docs/spec/DOMAIN.md §3: penalty history always reaches back before the first one.
 REGIME_2023 = dt.date(2023, 5, 1)
 REGIME_2026 = dt.date(2026, 4, 1)
 PENALTY_HISTORY_FLOOR = dt.date(2023, 1, 1)

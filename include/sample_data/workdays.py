@@ -1,4 +1,4 @@
-"""Chinese working days for the generator (DOMAIN §2), from the `chinesecalendar` package.
+"""Chinese working days for the generator (docs/spec/DOMAIN.md §2), from the `chinesecalendar` package.
 
 The generator only uses them to decide when a department reports, so for years the package does
 not know yet it falls back to Monday-Friday rather than fail: the pipeline's own calendar table is
@@ -31,7 +31,7 @@ def add_workdays(day: dt.date, n: int) -> dt.date:
 
 
 def deadline(day: dt.date, n: int = 7) -> dt.date:
-    """Last day to report a decision of `day` "within n working days" (DOMAIN §2)."""
+    """Last day to report a decision of `day` "within n working days" (docs/spec/DOMAIN.md §2)."""
     return add_workdays(day, n)
 
 

@@ -1,5 +1,5 @@
 """The warehouse's rules on one hand-made scenario, as of 2022-06-30 (window W = 2021-07-01 …
-2022-06-30). Every expected number below is computed by hand from DOMAIN.md, not read from the
+2022-06-30). Every expected number below is computed by hand from docs/spec/DOMAIN.md, not read from the
 models; the comments show the arithmetic. One `dbt build` for the whole module.
 """
 from __future__ import annotations
@@ -172,7 +172,7 @@ def warehouse(scratch_db):
     return scratch_db
 
 
-# --- working days (DOMAIN §2) -----------------------------------------------------------------------
+# --- working days (docs/spec/DOMAIN.md §2) -----------------------------------------------------------------------
 
 def test_working_day_examples_from_the_domain(warehouse):
     from_macro = query(warehouse, """
@@ -216,7 +216,7 @@ def test_blank_defaults_and_no_identity_numbers_outside_raw(warehouse):
         == [(PERSON, "640102********1234")]
 
 
-# --- publicity (DOMAIN §3) ------------------------------------------------------------------------------
+# --- publicity (docs/spec/DOMAIN.md §3) ------------------------------------------------------------------------------
 
 def test_penalty_publicity_rules(warehouse):
     rows = by_key(warehouse, """select decision_no, regime_id, is_public, never_public, publicity_end,
@@ -249,7 +249,7 @@ def test_credit_events_timeline(warehouse):
     assert "信用修复早于最短公示期（2022-03-01）" in detail
 
 
-# --- the credit evaluation (DOMAIN §5) ---------------------------------------------------------------
+# --- the credit evaluation (docs/spec/DOMAIN.md §5) ---------------------------------------------------------------
 
 def test_scores_and_grades(warehouse):
     got = by_key(warehouse, "select uscc, credit_score, credit_grade from marts_build.subject_archive")
@@ -281,7 +281,7 @@ def test_archive_facts_and_points(warehouse):
         == [("重大税收违法失信主体",)]
 
 
-# --- the indicators (DOMAIN §6) -----------------------------------------------------------------------
+# --- the indicators (docs/spec/DOMAIN.md §6) -----------------------------------------------------------------------
 
 def _scorecard(warehouse):
     return {(r[0], r[1]): r[2:] for r in query(warehouse, """
@@ -352,7 +352,7 @@ def test_focus_subjects_and_targets(warehouse):
     assert targets["I05"] == (Decimal("0.00001"), "<") and targets["I06"] == (Decimal("5"), "<=")
 
 
-# --- the financing export (DOMAIN §7) -----------------------------------------------------------------
+# --- the financing export (docs/spec/DOMAIN.md §7) -----------------------------------------------------------------
 
 def test_financing_profile(warehouse):
     rows = by_key(warehouse, """select uscc, penalties_public, penalties_public_any_serious, dishonest_active, credit_grade

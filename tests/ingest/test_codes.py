@@ -1,4 +1,4 @@
-"""GB 32100 (USCC) and GB 11643 (resident ID) exactly as DOMAIN §1, checked against real codes."""
+"""GB 32100 (USCC) and GB 11643 (resident ID) exactly as docs/spec/DOMAIN.md §1, checked against real codes."""
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,4 @@
-"""Value normalisation of every CONTRACT §3 format, and its errors."""
+"""Value normalisation of every docs/spec/CONTRACT.md §3 format, and its errors."""
 from __future__ import annotations
 
 import datetime as dt

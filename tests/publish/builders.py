@@ -1,4 +1,4 @@
-"""Small marts_build / export_build tables with the CONTRACT §4 columns, for the publish tests.
+"""Small marts_build / export_build tables with the docs/spec/CONTRACT.md §4 columns, for the publish tests.
 
 Until (and independently of) the dbt models, the tests build the next publication themselves:
 a handful of subjects with valid codes, so every gate passes unless a test breaks something.

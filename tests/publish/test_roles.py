@@ -1,4 +1,4 @@
-"""Each role logs in and reads what is its own, and is refused everything else (DOMAIN §8)."""
+"""Each role logs in and reads what is its own, and is refused everything else (docs/spec/DOMAIN.md §8)."""
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,4 @@
-"""Access and secrets (DOMAIN §8): each role reads only its own schemas; no resident identity number
+"""Access and secrets (docs/spec/DOMAIN.md §8): each role reads only its own schemas; no resident identity number
 in clear outside raw/audit; no secret in the repository; identifiers from contracts validated;
 landing file names never lead outside the landing zone."""
 from __future__ import annotations

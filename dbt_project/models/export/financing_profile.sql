@@ -1,4 +1,4 @@
--- 信易贷 financing profile (DOMAIN §7): one row per active enterprise, public information only —
+-- 信易贷 financing profile (docs/spec/DOMAIN.md §7): one row per active enterprise, public information only —
 -- penalties count only while public on as_of; no personal identity numbers (registry USCCs only).
 -- profile_hash (without as_of, kept per subject by int_subject_archive) lets
 -- financing_profile_changes and lenders see what changed. Built beside marts.subject_archive, both

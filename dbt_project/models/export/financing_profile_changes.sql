@@ -1,4 +1,4 @@
--- What changed for lenders (DOMAIN §7): enterprises added, changed (profile_hash differs) or
+-- What changed for lenders (docs/spec/DOMAIN.md §7): enterprises added, changed (profile_hash differs) or
 -- removed since the latest publication for an EARLIER as_of (history.financing_profile_publications,
 -- kept by the publish step). Comparing with an earlier as_of rather than with whatever is published
 -- now makes a rerun for the same as_of publish the same changes. With no earlier publication, every

@@ -1,4 +1,4 @@
--- 双公示 records (penalties and licenses) with their 7-working-day report deadline (DOMAIN §2/§6,
+-- 双公示 records (penalties and licenses) with their 7-working-day report deadline (docs/spec/DOMAIN.md §2/§6,
 -- the day count is the parameter of I04 in indicator_definitions). deadline NULL = calendar unknown.
 --
 -- Incremental by record: a deadline depends on the record's decision date, the working-day

@@ -1,4 +1,4 @@
--- Publicity of each penalty (DOMAIN §3) from the regime in force on its decision date
+-- Publicity of each penalty (docs/spec/DOMAIN.md §3) from the regime in force on its decision date
 -- (seed publicity_regimes). Publicity runs from the decision date (inclusive) to publicity_end
 -- (exclusive): the maximum period, or an approved repair's completion date — but only a repair
 -- completed once the minimum period had passed; an earlier one is flagged and not honoured.

@@ -1,4 +1,4 @@
--- 信用档案 + 公共信用综合评价 (DOMAIN §4–§5) per registry subject, without as_of: the facts, each
+-- 信用档案 + 公共信用综合评价 (docs/spec/DOMAIN.md §4–§5) per registry subject, without as_of: the facts, each
 -- dimension's points, score and grade, plus the two fingerprints the history and the lenders'
 -- change list compare (archive_hash, profile_hash). Points come from the seed scoring_rules (a rule
 -- change is a row, not code).

@@ -1,4 +1,4 @@
--- Everything the archive and the evaluation need per registry subject, as of as_of (DOMAIN §4–§5).
+-- Everything the archive and the evaluation need per registry subject, as of as_of (docs/spec/DOMAIN.md §4–§5).
 -- The window W is the 12 months ending on as_of (macros/as_of.sql).
 --
 -- Incremental by subject: a run recomputes only the subjects whose facts can differ from their
@@ -22,7 +22,7 @@
 {%- set incremental = incremental_with(['_built_xid', '_seen_xmin', '_as_of', '_has_history']) %}
 {%- set since_xmin = watermark_literal() if incremental else none %}
 with subjects as (
-    -- the registry as of as_of. "Active enterprise" (DOMAIN §6): type 企业 and in existence on
+    -- the registry as of as_of. "Active enterprise" (docs/spec/DOMAIN.md §6): type 企业 and in existence on
     -- as_of — established by then (or date unknown), and either 存续 or closed only after as_of.
     select s.*,
            (s.established_on is null or s.established_on <= {{ as_of() }})

@@ -1,4 +1,4 @@
--- 信用事件时间线 (DOMAIN §4): every credit record of every subject up to as_of, one row each.
+-- 信用事件时间线 (docs/spec/DOMAIN.md §4): every credit record of every subject up to as_of, one row each.
 -- `uscc` is the subject key: the USCC, or for a natural person the pseudonymised key (p:…).
 -- Publicity: penalties per int_penalty_publicity; dishonest-debtor records while active; licenses
 -- are published (双公示) from their decision date while valid; other records are not publicised.

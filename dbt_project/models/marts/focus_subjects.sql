@@ -1,4 +1,4 @@
--- 屡禁不止重点治理对象 (DOMAIN §6, I14): subjects with at least N penalties decided, or N
+-- 屡禁不止重点治理对象 (docs/spec/DOMAIN.md §6, I14): subjects with at least N penalties decided, or N
 -- dishonest-debtor cases filed, in the 3 years up to as_of (N = the parameter of I14).
 with threshold as (
     select parameter as n from {{ ref('indicator_definitions') }} where indicator_id = 'I14'

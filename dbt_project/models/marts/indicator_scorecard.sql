@@ -1,4 +1,4 @@
--- 指标评分表 (DOMAIN §6): one row per indicator and region for as_of. Each indicator yields
+-- 指标评分表 (docs/spec/DOMAIN.md §6): one row per indicator and region for as_of. Each indicator yields
 -- numerator/denominator (or a count); names, targets, comparators and parameters come from the
 -- seed indicator_definitions. A zero denominator gives value NULL and passed false. Indicators that
 -- need working days outside the known calendar give value NULL, passed false and say so in `note`.

@@ -1,5 +1,5 @@
 -- 行政处罚（双公示）: one row per decision number and reporting unit (the contract's business key). Blank severity = 一般; blank report date = the
--- day the file arrived (CONTRACT §3). Persons appear only by key and masked id.
+-- day the file arrived (docs/spec/CONTRACT.md §3). Persons appear only by key and masked id.
 {{ config(unique_key='record_key', indexes=[{'columns': ['record_key'], 'unique': True}] + watermark_indexes()) }}
 -- depends_on: {{ ref('build_started') }}
 with latest as (

@@ -1,4 +1,4 @@
-{#- GB 32100-2015 (DOMAIN §1): 18 characters of the alphabet without I, O, Z, S, V, digits in the
+{#- GB 32100-2015 (docs/spec/DOMAIN.md §1): 18 characters of the alphabet without I, O, Z, S, V, digits in the
     region part, and the check character = (31 − Σ value·3^i mod 31) mod 31. -#}
 {% test is_valid_uscc(model, column_name) %}
 {%- set alphabet = '0123456789ABCDEFGHJKLMNPQRTUWXY' -%}

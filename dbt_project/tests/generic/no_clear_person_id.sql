@@ -1,4 +1,4 @@
-{#- Personal identity numbers never leave raw/audit (DOMAIN §8): fail on any value that is a valid
+{#- Personal identity numbers never leave raw/audit (docs/spec/DOMAIN.md §8): fail on any value that is a valid
     GB 11643 resident identity number (17 digits + check, a plausible birth date). -#}
 {% test no_clear_person_id(model, column_name) %}
 {%- set weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2] -%}

@@ -15,10 +15,10 @@ export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export DO_NOT_TRACK := 1
 
-.PHONY: help install lock run test airflow psql warehouse-url stop bench sample-data clean
+.PHONY: help install lock run test test-fast system-packages airflow psql warehouse-url stop bench sample-data clean
 
 help:
-	@echo "make run | test | airflow | psql | warehouse-url | stop | bench | sample-data SUBJECTS=N | lock | clean"
+	@echo "make run | test | test-fast | airflow | psql | warehouse-url | stop | bench | sample-data SUBJECTS=N | lock | clean"
 
 $(UV):
 	@$(PYTHON) -m venv $(STATE_DIR)/tools >/dev/null
@@ -38,8 +38,18 @@ lock: | $(UV)
 run: install
 	@$(PY) -m include.pipeline run
 
-test: install
+# The browser tests need Debian's chromium (README "System packages"): stop here, naming it,
+# rather than fail or skip them later.
+system-packages:
+	@command -v chromium >/dev/null || { echo "make test needs Debian's chromium package for the browser tests: sudo apt-get install chromium fonts-noto-cjk" >&2; exit 2; }
+
+# The whole suite: what CI runs (.ci/run).
+test: install system-packages
 	@STATE_DIR=$(STATE_DIR)/test $(PY) -m pytest $(PYTEST_ARGS)
+
+# The inner loop: everything but the tests that start Airflow (markers in pytest.ini).
+test-fast: install system-packages
+	@STATE_DIR=$(STATE_DIR)/test $(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
 
 airflow: install
 	@$(PY) -m include.pipeline airflow

@@ -4,6 +4,7 @@
     TreeMonitor(pid, postgres_pid=None)     # thread polling the RSS of a process tree (+ the server)
                                             # .stop() -> peaks: tree RSS/PSS, by role, at the peak
     write_results(name, payload) -> Path    # bench/results/<name>.json
+    scratch_bench_database() -> ctx[url]    # a fresh database on the warehouse server, dropped after
     print_table(rows, columns)              # a fixed-width table on stdout
 
 Memory is measured from outside (psutil polling): dbt, Airflow's task runners and the ingest are
@@ -13,6 +14,7 @@ its shared buffers appear in every backend's RSS and summing RSS would count the
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -243,3 +245,20 @@ def print_table(rows: list[dict], columns: list[tuple[str, str, str]]) -> None:
 
 def ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 3) if a is not None and b else None
+
+
+@contextlib.contextmanager
+def scratch_bench_database():
+    """A fresh database named bench_* on the warehouse's server (the embedded one, started if
+    WAREHOUSE_URL is not set), dropped afterwards; yields its URL."""
+    import psycopg
+
+    from include import settings
+    from include.scratch_db import scratch_database
+
+    if not os.environ.get("WAREHOUSE_URL"):
+        from include import embedded_pg
+        embedded_pg.start()
+    server_url = psycopg.conninfo.make_conninfo(settings.warehouse_url(), dbname="postgres")
+    with scratch_database(server_url, "bench") as url:
+        yield url

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 import tempfile
 import time
@@ -23,7 +22,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from common import machine, print_table, ratio, write_results  # noqa: E402
+from common import machine, print_table, ratio, scratch_bench_database, write_results  # noqa: E402
 
 AS_OF = dt.date(2026, 6, 30)
 TABLE = "raw.utilities"
@@ -98,17 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="runs per mode, interleaved; the fastest counts")
     args = parser.parse_args(argv)
 
-    import psycopg
-
-    from include import settings
-    from include.scratch_db import scratch_database
-
-    if not os.environ.get("WAREHOUSE_URL"):
-        from include import embedded_pg
-        embedded_pg.start()
-    server_url = psycopg.conninfo.make_conninfo(settings.warehouse_url(), dbname="postgres")
     machine_info = machine()
-    with tempfile.TemporaryDirectory() as tmp, scratch_database(server_url, "bench") as url:
+    with tempfile.TemporaryDirectory() as tmp, scratch_bench_database() as url:
         setup, results = bench(url, args.rows, args.new_share, args.repeat, Path(tmp))
     print(f"raw.utilities: {setup['rows']:,} rows ({setup['table_mb']} MB), new delivery {setup['new_rows']:,} rows")
     print_table(results, [("mode", "gate", ""), ("seconds", "seconds", ".2f"), ("rows_validated", "rows validated", ",d"),

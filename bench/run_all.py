@@ -1,13 +1,14 @@
-"""Every benchmark of docs/spec/CONTRACT.md §6 (`make bench`): ingest, transform, end to end, quality gates.
+"""Every benchmark of docs/spec/CONTRACT.md §6 (`make bench`): ingest, transform, end to end, quality gates,
+the export's memory.
 
-    python bench/run_all.py [--quick] [--scale N] [--city] [--only ingest,transform,end_to_end,gates]
+    python bench/run_all.py [--quick] [--scale N] [--city] [--only ingest,transform,end_to_end,gates,export]
                             [--tree DIR]
 
 Each benchmark runs as its own process (its own memory, its own failure), prints its tables and
 writes bench/results/<name>.json with the machine, the parameters, the raw numbers and the ratios.
   --quick   a small run (ingest 20,000 rows once; transform 300 → 3,000 subjects; end to end at
-            300 subjects; gates on 100,000 raw rows); results of transform, end to end and gates
-            go to bench/results/quick/.
+            300 subjects; gates on 100,000 raw rows; the export at 120,123 rows); results of
+            transform, end to end, gates and export go to bench/results/quick/.
   --scale N subjects at 1x for transform and end to end (default 2,000).
   --city    end to end also at city scale (300,000 subjects; ~30 min and ~12.6M rows).
   --tree    run `make run` (end to end) in another checkout, e.g. a frozen copy of HEAD.
@@ -25,7 +26,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-ALL = ("ingest", "transform", "end_to_end", "gates")
+ALL = ("ingest", "transform", "end_to_end", "gates", "export")
 
 
 def commands(args) -> dict[str, list[str]]:
@@ -38,7 +39,8 @@ def commands(args) -> dict[str, list[str]]:
     if args.tree:
         end_to_end += ["--tree", str(args.tree)]
     gates = [py, str(BENCH / "gates.py")] + (["--rows", "100000"] if args.quick else [])
-    return {"ingest": ingest, "transform": transform, "end_to_end": end_to_end, "gates": gates}
+    export = [py, str(BENCH / "export_memory.py")] + (["--rows", "120123"] if args.quick else [])
+    return {"ingest": ingest, "transform": transform, "end_to_end": end_to_end, "gates": gates, "export": export}
 
 
 def results_dir(quick: bool) -> Path:
@@ -105,6 +107,10 @@ def target_lines(folder: Path) -> list[str]:
     if gates:   # measured, no target: how much the scoped raw gate saves
         lines.append(f"raw gate scoped to the new files:      {gates['scoped_speedup']:.1f}x faster than the whole "
                      f"table ({gates['setup']['rows']:,} rows, {gates['setup']['new_rows']:,} new)")
+    export = _load(folder, "export_memory")
+    if export:   # measured, no target: what streaming the export saves
+        lines.append(f"export Python peak vs read at once:    {export['export_vs_read_at_once']:.0%} "
+                     f"({export['setup']['rows']:,} rows)")
     return lines
 
 

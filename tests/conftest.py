@@ -1,4 +1,4 @@
-"""Shared fixtures: a real PostgreSQL for every test that needs one.
+"""Shared fixtures: a real PostgreSQL for every test that needs one; the suite's markers.
 
 The embedded server starts once per session under STATE_DIR (`make test` uses `.local/test`, so
 tests never touch the data of `make run`). With WAREHOUSE_URL set, that server is used instead.
@@ -17,6 +17,23 @@ import pytest
 
 from include import airflow_env, embedded_pg
 from include.scratch_db import scratch_database
+
+
+# Tests that start Airflow itself (its metadata migrated, DAG files parsed, or `make run` through
+# the DAGs). `make test-fast` leaves them out: `-m "not e2e"`.
+AIRFLOW_FIXTURES = frozenset({"dagbag", "airflow_ready"})
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test gets exactly one of `unit` / `db`, from what it uses, and `e2e` when it starts
+    Airflow: the marker follows the fixture, so a new test cannot be filed under the wrong one."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if names & AIRFLOW_FIXTURES:
+            item.add_marker(pytest.mark.e2e)
+        # an e2e test without the fixture (`make run` in a subprocess) starts a server of its own
+        uses_db = "postgres_server" in names or item.get_closest_marker("e2e") is not None
+        item.add_marker(pytest.mark.db if uses_db else pytest.mark.unit)
 
 
 def pytest_configure(config):

@@ -1,6 +1,7 @@
 """DAG integrity: every DAG file imports, no cycles, owners, retries and tags set."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -37,12 +38,31 @@ def test_one_ingest_dag_per_feed_plus_transform_and_publish(dagbag):
     assert len(feeds.load_contracts()) == 11
 
 
-def test_owner_retries_tags(dagbag):
+# The retry policy (include/run_context.py DEFAULT_ARGS, overridden in the DAG files): a task that
+# reads or writes the warehouse or files may meet a transient fault, so it is retried 3 times with
+# exponential backoff from 20 s up to 10 min; a gate, the hand-over after it and every dbt node fail
+# on facts about the data, which a retry cannot change, so they are not retried.
+RETRIED = {"prepare_warehouse", "find_new_files", "load", "swap_in", "write_exports", "analyst_docs"}
+NOT_RETRIED = {"check_raw", "announce", "publication_gate", "staging_gate"}
+BACKOFF = (3, dt.timedelta(seconds=20), 2.0, dt.timedelta(minutes=10))
+
+
+def test_owner_tags_and_retry_policy(dagbag):
+    seen = set()
     for dag_id, dag in dagbag.dags.items():
         assert dag.tags, dag_id
         for t in dag.tasks:
-            assert t.owner == "credit-office-data", (dag_id, t.task_id)
-            assert t.retries is not None, (dag_id, t.task_id)
+            where = (dag_id, t.task_id)
+            assert t.owner == "credit-office-data", where
+            kind = "dbt." if t.task_id.startswith("dbt.") else t.task_id
+            seen.add(kind)
+            if kind == "dbt." or kind in NOT_RETRIED:
+                assert t.retries == 0, where
+            else:
+                assert kind in RETRIED, f"{where}: a new task; decide its retry policy and name it here"
+                assert (t.retries, t.retry_delay, t.retry_exponential_backoff, t.max_retry_delay) == BACKOFF, where
+    # every task named above exists, so the policy is checked on each
+    assert seen == RETRIED | NOT_RETRIED | {"dbt."}
 
 
 def test_no_cycles(dagbag):

@@ -17,7 +17,11 @@ from include.settings import REPO_ROOT
 from tests.reliability.warehouse import table_checksums
 
 AS_OF = "2026-06-30"
-pytestmark = pytest.mark.slow
+RUN_TIMEOUT = 1200                   # one `make run` of the 300-subject sample, installs included
+SHORT_TIMEOUT = 120                  # `make warehouse-url`
+# Longer than every subprocess the test waits for together, so that a hung `make run` ends in
+# its own TimeoutExpired (with the command named) before pytest-timeout kills the session.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(2 * RUN_TIMEOUT + SHORT_TIMEOUT + 300)]
 
 
 @pytest.fixture(scope="module")
@@ -38,13 +42,13 @@ def workspace(tmp_path_factory):
     subprocess.run(["make", "stop"], cwd=REPO_ROOT, env=env, capture_output=True)
 
 
-def make(target: str, env: dict) -> subprocess.CompletedProcess:
+def make(target: str, env: dict, timeout: float = RUN_TIMEOUT) -> subprocess.CompletedProcess:
     return subprocess.run(["make", "-s", "--no-print-directory", target], cwd=REPO_ROOT, env=env, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=1500)
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
 
 
 def warehouse(env) -> str:
-    return make("warehouse-url", env).stdout.strip().splitlines()[-1]
+    return make("warehouse-url", env, SHORT_TIMEOUT).stdout.strip().splitlines()[-1]
 
 
 def test_make_run_publishes_then_reruns_without_duplicates(workspace):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from include.feeds import Feed
 from include.ingest import codes, pgbinary, values
-from include.ingest.readers import Delivery, _column_letter
+from include.ingest.readers import NUL_SHOWN, Delivery, _column_letter, shown_text
 from include.ingest.values import Bad
 
 _NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]").search
@@ -82,6 +82,19 @@ class Problem:
 
 class _Blank(Bad):
     """The cached outcome of a blank required cell."""
+
+
+def _nul_positions(cells: list) -> list[int]:
+    """File columns whose cell holds a NUL character."""
+    return [pos for pos, cell in enumerate(cells) if type(cell) is str and "\x00" in cell]
+
+
+def _nul_problem(value: str) -> str:
+    count = value.count("\x00")
+    what = "a NUL character" if count == 1 else f"{count} NUL characters"
+    return (f"the cell holds {what} (U+0000, shown here as {NUL_SHOWN}) at character {value.index(chr(0)) + 1}, "
+            f"which is not text and cannot be stored; delete it from the cell (exports from other systems "
+            f"leave it) and deliver the row again")
 
 
 def _received_keys(headers: list[str]) -> list[str]:
@@ -150,6 +163,7 @@ class RowChecker:
             self.plan.append((col.name, pos, shown))
             self.caches.append(_ColumnCache(values.make_converter(col), col.required, pgbinary.encoder(col.pg_type)))
         self.id_columns = [self.index[c.name] for c in feed.id_columns]
+        self.contract_positions = {pos for _, pos, _ in self.plan if pos is not None}
         self.id_cache: dict[str, str] = {}
         self.reference = [self.index[n] for n in feed.reference_date]
         self.rules = feed.rules
@@ -164,6 +178,10 @@ class RowChecker:
                 self.elidable[pos] = (i, *how)
         self.received_caches: list[dict] = [{} for _ in self.keys]   # cell → its `_received` element
         self.xlsx = delivery.detail.get("format") == "xlsx"
+        # Cells may hold a NUL (U+0000), which PostgreSQL text cannot store: such a row is
+        # quarantined, rule `control_character`. Looked for only in files whose bytes hold a NUL.
+        # Other control characters are text PostgreSQL stores: kept as received, like any value.
+        self.screen_nul = delivery.nul_cells
         # Binary COPY: every row starts with its field count, the file's fields are the same in every row.
         fields = 2 + len(feed.columns) + 2 * len(self.id_columns) + 1
         self.row_start = pgbinary.row_header(fields) + pgbinary.text(sha256)
@@ -177,9 +195,9 @@ class RowChecker:
 
     # -- messages ---------------------------------------------------------------------------
     def problem(self, number: int, column: str | None, shown: str, rule: str, value, text: str,
-                severity: str = "error") -> Problem:
-        received = values.cell_text(value)
-        where = f"column {shown!r} ({column})" if column else "the row"
+                severity: str = "error", where: str | None = None) -> Problem:
+        received = shown_text(values.cell_text(value))
+        where = where or (f"column {shown!r} ({column})" if column else "the row")
         message = f"{self.file_name}, row {number}, {where}: rule {rule}: {text}; value {received!r}"
         return Problem(column, rule, received, message, severity)
 
@@ -197,6 +215,8 @@ class RowChecker:
             encs.append(map(cache.enc.__getitem__, column))
             if cache.bad and not cache.bad.isdisjoint(column):
                 suspect.update(i for i, v in enumerate(column) if v in cache.bad)
+        if self.screen_nul:
+            suspect.update(i for i, (_, cells) in enumerate(rows) if _nul_positions(cells))
         per_row = list(zip(*outs))
         fields = list(map(b"".join, zip(*encs))) if rows else []
         if self.id_columns:
@@ -302,10 +322,21 @@ class RowChecker:
     # -- the per-row path: messages and cross-field rules ---------------------------------------
     def _row_problems(self, number: int, cells: list, out: tuple) -> list[Problem]:
         problems = []
+        nul = _nul_positions(cells) if self.screen_nul else None
+        if nul:   # the NUL is the cell's one problem: what else the cell breaks follows from it
+            out = [Bad("control_character", _nul_problem(cells[pos])) if pos in nul else outcome
+                   for (_, pos, _), outcome in zip(self.plan, out)]
         for (name, pos, shown), outcome in zip(self.plan, out):
             if isinstance(outcome, Bad):
                 value = cells[pos] if pos is not None and pos < len(cells) else None
                 problems.append(self.problem(number, name, shown, outcome.rule, value, outcome.problem))
+        if nul:   # cells of no contract column (kept in `_received`) too
+            for pos in nul:
+                if pos not in self.contract_positions:
+                    key = self.keys[pos] if pos < len(self.keys) else f"({_column_letter(pos)})"
+                    problems.append(self.problem(number, key, key, "control_character", cells[pos],
+                                                 _nul_problem(cells[pos]),
+                                                 where=f"column {key!r} ({_column_letter(pos)}, not in the contract)"))
         if self.rules:
             norm = [None if isinstance(v, Bad) else v for v in out]
             self._cross_field(number, cells, norm, problems)

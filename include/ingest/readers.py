@@ -26,6 +26,10 @@ from typing import Iterator
 from include.feeds import Column, Feed
 
 HEADER_SCAN_ROWS = 30
+# A delivery holding NUL bytes is binary when at least one byte in BINARY_NUL_SHARE is a NUL
+# (see `_kind_and_encoding`): text with a few bad cells stays far below that.
+BINARY_NUL_SHARE = 10
+NUL_SHOWN = "\u2400"   # ␀ (SYMBOL FOR NULL): a NUL character shown in text PostgreSQL can store
 _CHUNK = 1 << 20
 _HASH_CHUNK = 4 << 20
 csv.field_size_limit(1 << 24)
@@ -40,7 +44,8 @@ class Fingerprint:
     sha256: str
     size_bytes: int
     encoding: str | None      # for text files: the encoding every byte decodes in
-    kind: str                 # csv | xlsx
+    kind: str                 # csv | xlsx | empty | xls | binary
+    nul_bytes: int = 0        # NUL bytes in the file (counted only in the blocks that hold one)
 
 
 @dataclass
@@ -52,6 +57,7 @@ class Delivery:
     positions: dict[str, int]                # contract column → cell index
     detail: dict = field(default_factory=dict)
     close: callable = lambda: None
+    nul_cells: bool = False                  # a cell may hold a NUL character: the checks look for them
 
 
 # --- fingerprint: one pass over the bytes for the hash, the kind and the encoding ---------------
@@ -63,7 +69,7 @@ def fingerprint(path: Path) -> Fingerprint:
     hashing.start()
     size = 0
     utf8 = _Utf8Check()
-    has_nul = False
+    nul_bytes = 0
     head = b""
     try:
         with path.open("rb") as f:
@@ -71,12 +77,13 @@ def fingerprint(path: Path) -> Fingerprint:
                 if not head:
                     head = chunk[:8192]
                 size += len(chunk)
-                has_nul = has_nul or b"\x00" in chunk
+                if b"\x00" in chunk:   # memchr: a clean file pays nothing more
+                    nul_bytes += chunk.count(b"\x00")
                 utf8.feed(chunk)
     finally:
         hashing.join()
-    kind, encoding = _kind_and_encoding(path, head, size, utf8.finish(), has_nul)
-    return Fingerprint(digest.hexdigest(), size, encoding, kind)
+    kind, encoding = _kind_and_encoding(path, head, size, utf8.finish(), nul_bytes)
+    return Fingerprint(digest.hexdigest(), size, encoding, kind, nul_bytes)
 
 
 def _hash_into(digest, path: Path) -> None:
@@ -121,7 +128,19 @@ class _Utf8Check:
         return True
 
 
-def _kind_and_encoding(path: Path, head: bytes, size: int, utf8_ok: bool, has_nul: bool) -> tuple[str, str | None]:
+def _kind_and_encoding(path: Path, head: bytes, size: int, utf8_ok: bool, nul_bytes: int) -> tuple[str, str | None]:
+    """What the file is, from its first bytes and the one pass's counts.
+
+    NUL bytes alone do not make a file binary: a CSV exported from a database may hold a NUL in
+    a cell or two, and its other rows are good (the row is quarantined, rule
+    `control_character`). A file is binary (rejected whole, rule `format`) when
+      - NUL bytes are at least 1 in BINARY_NUL_SHARE of its bytes: images, executables and
+        database files are full of them, and so is text in UTF-16/UTF-32 without a byte-order
+        mark (every ASCII character carries a NUL), while text with bad cells has a few; or
+      - it holds NUL bytes and is not text in UTF-8 nor GB18030 (`open_csv` finds that on the
+        pass that checks GB18030 anyway): PNG, PDF, compressed or random bytes. Without NUL bytes
+        such a file is text with bad bytes, and the encoding rejection names the line.
+    """
     if size == 0:
         return "empty", None
     if head.startswith(b"PK\x03\x04"):
@@ -130,7 +149,7 @@ def _kind_and_encoding(path: Path, head: bytes, size: int, utf8_ok: bool, has_nu
         return "xls", None
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "csv", "utf-16"
-    if has_nul:   # text never holds NUL bytes (and PostgreSQL text cannot store them)
+    if nul_bytes and nul_bytes * BINARY_NUL_SHARE >= size:
         return "binary", None
     if head.startswith(codecs.BOM_UTF8):
         return ("csv", "utf-8-sig") if utf8_ok else ("csv", None)
@@ -212,8 +231,13 @@ def _blank_row(cells: list) -> bool:
     return True
 
 
+def shown_text(text: str) -> str:
+    """Text PostgreSQL can store (text and jsonb refuse U+0000): a NUL character shown as ␀."""
+    return text.replace("\x00", NUL_SHOWN) if "\x00" in text else text
+
+
 def _open_with_header(file_name: str, feed: Feed, rows: Iterator[tuple[int, list]], detail: dict,
-                      close=lambda: None) -> Delivery:
+                      close=lambda: None, nul_cells: bool = False) -> Delivery:
     head = list(itertools.islice(rows, HEADER_SCAN_ROWS))
     found = _find_header(head, feed)
     if found is None:
@@ -223,12 +247,14 @@ def _open_with_header(file_name: str, feed: Feed, rows: Iterator[tuple[int, list
                            f"of feed {feed.id} (expected e.g. {expected}); rule: header_row")
     pos, header_row, matches = found
     headers = ["" if h is None else str(h) for h in head[pos][1]]
+    if nul_cells:   # a header cell with a NUL matches no column; it is shown (and stored) with ␀
+        headers = list(map(shown_text, headers))
     positions = _positions(feed, file_name, header_row, headers, matches)
     body = itertools.chain(head[pos + 1:], rows)
     data = ((n, cells) for n, cells in body if not _blank_row(cells))
     detail = dict(detail, header_row=header_row, columns_matched=len(positions),
                   columns_ignored=[h for i, h in enumerate(headers) if h.strip() and i not in positions.values()])
-    return Delivery(headers, header_row, data, positions, detail, close)
+    return Delivery(headers, header_row, data, positions, detail, close, nul_cells)
 
 
 # --- CSV --------------------------------------------------------------------------------------
@@ -279,12 +305,16 @@ def _first_undecodable(path: Path, encoding: str) -> tuple[int, bytes] | None:
             lines_before += chunk.count(b"\n")
 
 
-def open_csv(path: Path, file_name: str, feed: Feed, encoding: str | None) -> Delivery:
+def open_csv(path: Path, file_name: str, feed: Feed, encoding: str | None, nul_bytes: int = 0) -> Delivery:
     if encoding is None:
         raise FileRejected(f"{file_name}: starts with a UTF-8 byte-order mark but is not valid UTF-8; "
                            f"rule: encoding; save it again as UTF-8")
     if encoding not in ("utf-8", "utf-8-sig"):   # UTF-8 was verified by the fingerprint pass
         bad = _first_undecodable(path, encoding)
+        if bad is not None and nul_bytes:   # NUL bytes and no text encoding: binary (_kind_and_encoding)
+            raise FileRejected(f"{file_name}: binary content ({_nul_count(nul_bytes)}, and from line {bad[0]} on "
+                               f"bytes such as {bad[1]!r} that are not text in UTF-8 nor GB18030), neither CSV "
+                               f"nor .xlsx; rule: format; {_EXPORT_AGAIN}")
         if bad is not None:
             # Name the encoding the file got furthest in: that is the one it was meant to be in.
             bad_utf8 = _first_undecodable(path, "utf-8") or (0, b"")
@@ -293,7 +323,18 @@ def open_csv(path: Path, file_name: str, feed: Feed, encoding: str | None) -> De
                                f"accepted encoding); rule: encoding; save the file as UTF-8 or GB18030")
     delimiter = _sniff_delimiter(path, encoding, feed)
     detail = {"format": "csv", "encoding": encoding, "delimiter": "tab" if delimiter == "\t" else delimiter}
-    return _open_with_header(file_name, feed, _csv_rows(path, encoding, delimiter, file_name), detail)
+    # Cells may hold a NUL character when the bytes hold one (UTF-16: any file may, U+0000 is two
+    # of its NUL bytes); only then do the checks look for it, at a cost per row.
+    nul_cells = bool(nul_bytes) or encoding == "utf-16"
+    return _open_with_header(file_name, feed, _csv_rows(path, encoding, delimiter, file_name), detail,
+                             nul_cells=nul_cells)
+
+
+_EXPORT_AGAIN = "export the data again as CSV (UTF-8, GB18030, or UTF-16 with its byte-order mark) or .xlsx"
+
+
+def _nul_count(nul_bytes: int) -> str:
+    return "1 NUL byte" if nul_bytes == 1 else f"{nul_bytes:,} NUL bytes"
 
 
 # --- XLSX -------------------------------------------------------------------------------------
@@ -301,7 +342,9 @@ def _sheet_rows(ws, file_name: str, min_row: int = 1) -> Iterator[tuple[int, lis
     try:
         for number, cells in enumerate(ws.iter_rows(min_row=min_row, values_only=True), start=min_row):
             yield number, list(cells)
-    except (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError) as exc:
+    except (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError, SyntaxError) as exc:
+        # SyntaxError: the XML parsers' errors (ElementTree's ParseError, lxml's XMLSyntaxError),
+        # e.g. a raw control character in a sheet: nothing after it can be read.
         raise FileRejected(f"{file_name}, sheet {ws.title!r}: the workbook is damaged or truncated "
                            f"({type(exc).__name__}: {exc}); rule: xlsx_readable; export it again") from None
 
@@ -341,7 +384,11 @@ def open_delivery(path: Path, file_name: str, feed: Feed, fp: Fingerprint) -> De
     if fp.kind == "xls":
         raise FileRejected(f"{file_name}: legacy Excel 97-2003 (.xls) workbook; rule: format; save it as .xlsx or CSV")
     if fp.kind == "binary":
-        raise FileRejected(f"{file_name}: binary content (NUL bytes), neither CSV nor .xlsx; rule: format")
+        share = fp.nul_bytes / fp.size_bytes
+        raise FileRejected(f"{file_name}: binary content ({_nul_count(fp.nul_bytes)}, {share:.0%} of the file), "
+                           f"neither CSV nor .xlsx; rule: format; {_EXPORT_AGAIN}")
     if fp.kind == "xlsx":
+        # No cell read from a workbook holds a NUL: XML cannot carry one (a raw one makes the
+        # sheet unreadable, rule xlsx_readable), and openpyxl leaves Excel's `_x0000_` as written.
         return open_xlsx(path, file_name, feed)
-    return open_csv(path, file_name, feed, fp.encoding)
+    return open_csv(path, file_name, feed, fp.encoding, fp.nul_bytes)

@@ -177,6 +177,17 @@ def _may_hold_special(column: pa.Array) -> bool:
                  | ((first == 0xE3) & (second == 0x80) & (third == 0x80))).any())
 
 
+def _rows_holding_nul(columns: list[pa.Array], n: int) -> np.ndarray:
+    """Rows with a NUL character in any cell (of any file column): the per-row path quarantines
+    them (rule `control_character`). A column without a zero byte is passed over at numpy speed."""
+    rows = np.zeros(n, dtype=bool)
+    for column in columns:
+        data = _column_bytes(column)
+        if len(data) and not data.all():
+            rows |= pc.match_substring(column, "\x00").to_numpy(zero_copy_only=False)
+    return rows
+
+
 def _int4_fields(values: np.ndarray) -> pa.Array:
     """integer values → their binary COPY fields (length 4, then the value), one per row."""
     pairs = np.empty((len(values), 2), dtype=">i4")
@@ -255,6 +266,8 @@ class ColumnarChecker:
             pieces.add(self._id_fields(i, columns, normalised.get(i)))
         if self.rules:
             bad |= self._rules_broken(columns, normalised, n)
+        if self.checker.screen_nul:   # only files whose bytes hold a NUL
+            bad |= _rows_holding_nul(columns, n)
         self._received(columns, received, pieces, n)
         rows = pieces.join()
         problem_rows = np.flatnonzero(bad)

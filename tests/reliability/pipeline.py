@@ -13,10 +13,15 @@ from include import export, ingest, publish, quality, transform
 
 SUBJECTS = 100          # small: the machine is shared; the faults do not need volume
 AS_OF = dt.date(2026, 6, 30)
+DBT_TIMEOUT = 600       # one dbt build of the sample
+# A reliability test may pay for the session's reference run (conftest.clean_run) and a run of its
+# own: its pytest timeout outlasts both builds' own timeouts, so that a hung build ends in its
+# TimeoutExpired, naming the command, rather than in pytest-timeout killing the session.
+TEST_TIMEOUT = 2 * DBT_TIMEOUT + 300
 
 
 def transform_build(url: str, as_of: dt.date, target_path: Path) -> None:
-    result = transform.run_dbt(["build"], url, as_of, target_path=target_path, timeout=600)
+    result = transform.run_dbt(["build"], url, as_of, target_path=target_path, timeout=DBT_TIMEOUT)
     if result.returncode != 0:
         raise RuntimeError(f"dbt build failed (exit {result.returncode}):\n{result.stdout[-4000:]}")
 

@@ -19,7 +19,7 @@ from tests.reliability import corpus, pipeline
 from tests.reliability.codes import clear_rics_in
 from tests.reliability.warehouse import database
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = pytest.mark.timeout(pipeline.TEST_TIMEOUT)
 
 OWN_SCHEMAS = {"credit_loader": {"raw", "audit"}, "credit_analyst": {"marts"}, "credit_financing": {"export"}}
 NOT_PERSONAL = {"raw", "audit"}   # the only schemas where identity numbers may be in clear

@@ -13,12 +13,12 @@ import pytest
 
 from include import feeds
 from include.ingest import ensure_schemas, load_file, pending_files, unknown_folders
-from tests.reliability import corpus
+from tests.reliability import corpus, pipeline
 from include.ingest.load import display_name
 from tests.ingest.helpers import ledger as ledger_row
 from tests.reliability.warehouse import database
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = pytest.mark.timeout(pipeline.TEST_TIMEOUT)
 
 
 def _shown(case: corpus.Case) -> str:

@@ -21,7 +21,7 @@ from tests.reliability import pipeline
 from tests.reliability.codes import uscc
 from tests.reliability.warehouse import database, export_digests, scalar, table_checksums
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = pytest.mark.timeout(pipeline.TEST_TIMEOUT)
 BIG_ROWS = 300_000
 
 

@@ -15,10 +15,10 @@ export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export DO_NOT_TRACK := 1
 
-.PHONY: help install lock run test test-fast system-packages airflow psql warehouse-url stop bench sample-data clean
+.PHONY: help install lock run test test-fast system-packages report airflow psql warehouse-url stop bench sample-data clean
 
 help:
-	@echo "make run | test | test-fast | airflow | psql | warehouse-url | stop | bench | sample-data SUBJECTS=N | lock | clean"
+	@echo "make run | test | test-fast | report USCC=... | airflow | psql | warehouse-url | stop | bench | sample-data SUBJECTS=N | lock | clean"
 
 $(UV):
 	@$(PYTHON) -m venv $(STATE_DIR)/tools >/dev/null
@@ -50,6 +50,11 @@ test: install system-packages
 # The inner loop: everything but the tests that start Airflow (markers in pytest.ini).
 test-fast: install system-packages
 	@STATE_DIR=$(STATE_DIR)/test $(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
+
+# 公共信用信息报告 of one subject (USCC=...) or of every code in a file (USCC_FILE=list.txt), from
+# the latest publication; prints each report's path.
+report: install
+	@$(PY) -m include.reports.credit_report $(USCC) $(if $(USCC_FILE),--file $(USCC_FILE))
 
 airflow: install
 	@$(PY) -m include.pipeline airflow

@@ -2,13 +2,13 @@
 
     python bench/export_memory.py [--rows 300000] [--repeat 1]
 
-A scratch database gets a published `export.financing_profile` of `rows` generated rows and its
-publication log row (the table tests/publish/test_export_streaming.py builds). In one process,
+A scratch database gets a published `export` schema with `rows` generated enterprises and its
+publication log row (tests/publish/builders.py published_export, as the streaming test builds it). In one process,
 tracemalloc measures the peak of Python allocations of
   - read_at_once: `select * … order by uscc` fetched whole, the baseline: what the export held
     before it streamed (every row as Python tuples, before any CSV text or Parquet bytes);
-  - export: `export.write_exports`, the Parquet, CSV and manifest files from a server-side cursor,
-    export.BATCH_ROWS rows at a time.
+  - export: `export.write_exports`, every dataset's Parquet and CSV files, the data dictionary
+    and the manifest, from server-side cursors, export.BATCH_ROWS rows at a time.
 Modes run interleaved `repeat` times; the smallest peak of each counts. Imports (pyarrow) and one
 untimed export happen first, so that neither mode pays a once-per-process cost. tracemalloc sees
 Python's allocations only, not pyarrow's memory pool: a ratio of Python peaks, which is what
@@ -36,23 +36,14 @@ VERSION = f"{AS_OF.isoformat()}.1"
 
 
 def published_table(url: str, rows: int) -> float:
-    """export.financing_profile with `rows` rows and its publication; the table's size in MB."""
+    """The published export schema (tests/publish/builders.py) with `rows` enterprises; the size of
+    export.financing_profile in MB."""
     import psycopg
 
-    from include.publish import PUBLICATION_LOG_DDL
+    from tests.publish.builders import published_export
 
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("create schema export")
-        conn.execute("""create table export.financing_profile as
-                        select lpad(i::text, 18, '9') as uscc, '企业' || i as subject_name,
-                               round((i %% 97)::numeric / 4, 2) as registered_capital, i %% 100 as credit_score,
-                               (i %% 2 = 0) as dishonest_active, date '2020-01-01' + i %% 900 as established_on,
-                               md5(i::text) as profile_hash
-                        from generate_series(1, %s) as i""", (rows,))
-        conn.execute("analyze export.financing_profile")
-        conn.execute(PUBLICATION_LOG_DDL)
-        conn.execute("insert into audit.publication_log (version, as_of, pipeline_version, row_counts, gate_results)"
-                     " values (%s, %s, 'bench', '{}', '[]')", (VERSION, AS_OF))
+    published_export(url, rows, AS_OF, VERSION, changed_share=0.01)
+    with psycopg.connect(url) as conn:
         return float(conn.execute("select pg_total_relation_size('export.financing_profile') / 1e6").fetchone()[0])
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-ALL = ("ingest", "transform", "end_to_end", "gates", "export")
+ALL = ("ingest", "transform", "end_to_end", "gates", "export", "export_delta")
 
 
 def commands(args) -> dict[str, list[str]]:
@@ -40,7 +40,9 @@ def commands(args) -> dict[str, list[str]]:
         end_to_end += ["--tree", str(args.tree)]
     gates = [py, str(BENCH / "gates.py")] + (["--rows", "100000"] if args.quick else [])
     export = [py, str(BENCH / "export_memory.py")] + (["--rows", "120123"] if args.quick else [])
-    return {"ingest": ingest, "transform": transform, "end_to_end": end_to_end, "gates": gates, "export": export}
+    export_delta = [py, str(BENCH / "export_delta.py")] + (["--rows", "30000", "--repeat", "1"] if args.quick else [])
+    return {"ingest": ingest, "transform": transform, "end_to_end": end_to_end, "gates": gates, "export": export,
+            "export_delta": export_delta}
 
 
 def results_dir(quick: bool) -> Path:
@@ -111,6 +113,11 @@ def target_lines(folder: Path) -> list[str]:
     if export:   # measured, no target: what streaming the export saves
         lines.append(f"export Python peak vs read at once:    {export['export_vs_read_at_once']:.0%} "
                      f"({export['setup']['rows']:,} rows)")
+    delta = _load(folder, "export_delta")
+    if delta:
+        share = delta["change_sets_vs_full_tables"]
+        lines.append(f"change sets vs full export (≤ 10 %):   {share:.1%} ({delta['parameters']['rows']:,} enterprises, "
+                     f"{delta['parameters']['changed_share']:.0%} changed)  {'MET' if share <= 0.10 else 'NOT MET'}")
     return lines
 
 

@@ -1,10 +1,16 @@
 """The financing platform's files (信易贷, docs/spec/CONTRACT.md §4): EXPORT_DIR/<AS_OF>/.
 
-`financing_profile.parquet`, `financing_profile.csv` (UTF-8 with BOM, for Excel) and
-`manifest.json`, written from the PUBLISHED `export.financing_profile` in `uscc` order, so a rerun
-over the same publication gives byte-identical data files. Each file is written under a temporary
-name in the same folder and renamed into place: a reader never sees a half-written file, and the
-manifest is renamed last, so it never describes files that are not there yet.
+Per export dataset (DATASETS) a Parquet file and a CSV file (UTF-8 with BOM, for Excel), written
+from the PUBLISHED `export.<dataset>` in key order, so a rerun over the same publication gives
+byte-identical data files: the full tables (`financing_profile`, `financing_penalties`) and their
+change sets against the publication of the latest earlier AS_OF (`*_changes`, the lenders' delta:
+docs/spec/DOMAIN.md §7). Beside them `data_dictionary.csv` (every field: type, meaning in Chinese
+and English, source — from the export models' dbt docs) and `manifest.json` (every file's rows,
+bytes and SHA-256, the change sets' from/to versions, the gate results).
+
+Each file is written under a temporary name in the same folder and renamed into place: a reader
+never sees a half-written file, and the manifest is renamed last, so it never describes files
+that are not there yet. Temporary files a killed export left behind are removed by the next one.
 """
 from __future__ import annotations
 
@@ -12,17 +18,27 @@ import csv
 import datetime as dt
 import decimal
 import hashlib
+import io
 import json
 import os
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 import pyarrow as pa
 import pyarrow.parquet as pq
+import yaml
 from psycopg import sql
 
-SOURCE = ("export", "financing_profile")
-DATASET = "financing_profile"
+from include.settings import REPO_ROOT
+
+SCHEMA = "export"
+MANIFEST_VERSION = 2
+DICTIONARY = "data_dictionary.csv"
+EXPORT_DOCS = REPO_ROOT / "dbt_project" / "models" / "export" / "_export.yml"
+BATCH_ROWS = 20_000
+_TEMPORARY = re.compile(r"^\..+\.tmp-(\d+)$")
 # PostgreSQL type name → Arrow type; numeric is decided from the values (see _arrow_column).
 _ARROW_TYPES = {
     "text": pa.string(), "varchar": pa.string(), "bpchar": pa.string(), "uuid": pa.string(),
@@ -33,8 +49,24 @@ _ARROW_TYPES = {
 }
 
 
+@dataclass(frozen=True)
+class Dataset:
+    table: str                  # export.<table>, and the files' base name
+    key: str                    # the key the files are ordered by
+    changes_of: str | None = None   # a change set: of which full dataset
+
+
+DATASETS = (
+    Dataset("financing_profile", "uscc"),
+    Dataset("financing_penalties", "record_key"),
+    Dataset("financing_profile_changes", "uscc", changes_of="financing_profile"),
+    Dataset("financing_penalties_changes", "record_key", changes_of="financing_penalties"),
+)
+PRIMARY = DATASETS[0]
+
+
 class ExportError(RuntimeError):
-    """The published table is not the publication the caller asked to export."""
+    """The published tables are not the publication the caller asked to export."""
 
 
 def _publication(conn: psycopg.Connection, version: str, as_of: dt.date) -> dict:
@@ -43,7 +75,7 @@ def _publication(conn: psycopg.Connection, version: str, as_of: dt.date) -> dict
                              from audit.publication_log order by published_at desc, version desc
                              limit 1""").fetchone()
     if latest is None or latest[0] != version:
-        raise ExportError(f"export.financing_profile holds publication {latest[0] if latest else None!r}, "
+        raise ExportError(f"export.{PRIMARY.table} holds publication {latest[0] if latest else None!r}, "
                           f"not {version!r}: export the latest publication, or publish first")
     if latest[1] != as_of:
         raise ExportError(f"publication {version} is for AS_OF {latest[1]}, not {as_of}")
@@ -51,19 +83,21 @@ def _publication(conn: psycopg.Connection, version: str, as_of: dt.date) -> dict
             "pipeline_version": latest[3], "gate_results": latest[4]}
 
 
-BATCH_ROWS = 20_000
-
-
-def _columns(conn: psycopg.Connection) -> list[tuple[str, str]]:
+def _columns(conn: psycopg.Connection, dataset: Dataset) -> list[tuple[str, str]]:
     """(name, PostgreSQL type name) of the published table, in table order."""
-    query = sql.SQL("select * from {} limit 0").format(sql.Identifier(*SOURCE))
+    exists = conn.execute("select to_regclass(%s) is not null",
+                          (sql.Identifier(SCHEMA, dataset.table).as_string(conn),)).fetchone()[0]
+    if not exists:
+        raise ExportError(f"{SCHEMA}.{dataset.table} is not published: the transform builds every export "
+                          f"dataset ({', '.join(d.table for d in DATASETS)}); run it and publish again")
+    query = sql.SQL("select * from {} limit 0").format(sql.Identifier(SCHEMA, dataset.table))
     with conn.cursor() as cur:
         cur.execute(query)
         return [(d.name, conn.adapters.types.get(d.type_code).name
                  if conn.adapters.types.get(d.type_code) else "text") for d in cur.description]
 
 
-def _numeric_scales(conn: psycopg.Connection, columns: list[tuple[str, str]]) -> dict[str, int]:
+def _numeric_scales(conn: psycopg.Connection, dataset: Dataset, columns: list[tuple[str, str]]) -> dict[str, int]:
     """Per numeric column, the largest scale of its values: the Arrow decimal that holds every value
     exactly, known before the first batch is written (same data, same schema)."""
     numeric = [n for n, t in columns if t == "numeric"]
@@ -71,15 +105,16 @@ def _numeric_scales(conn: psycopg.Connection, columns: list[tuple[str, str]]) ->
         return {}
     query = sql.SQL("select {} from {}").format(
         sql.SQL(", ").join(sql.SQL("coalesce(max(scale({})), 0)").format(sql.Identifier(n)) for n in numeric),
-        sql.Identifier(*SOURCE))
+        sql.Identifier(SCHEMA, dataset.table))
     return dict(zip(numeric, conn.execute(query).fetchone()))
 
 
-def _batches(conn: psycopg.Connection):
-    """The published rows in `uscc` order, BATCH_ROWS at a time, from a server-side cursor: the
+def _batches(conn: psycopg.Connection, dataset: Dataset):
+    """The published rows in key order, BATCH_ROWS at a time, from a server-side cursor: the
     export holds one batch, not 300,000 rows at city scale (it was the largest memory peak)."""
-    query = sql.SQL("select * from {} order by uscc").format(sql.Identifier(*SOURCE))
-    with conn.cursor(name="financing_profile_export") as cur:
+    query = sql.SQL("select * from {} order by {}").format(sql.Identifier(SCHEMA, dataset.table),
+                                                          sql.Identifier(dataset.key))
+    with conn.cursor(name=f"{dataset.table}_export") as cur:
         cur.itersize = BATCH_ROWS
         cur.execute(query)
         while rows := cur.fetchmany(BATCH_ROWS):
@@ -119,6 +154,25 @@ def _temporary(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp-{os.getpid()}")
 
 
+def _remove_abandoned_temporaries(out: Path) -> None:
+    """Temporary files of an export that was killed (its process is gone): never listed anywhere,
+    but they would take disk space for ever."""
+    for path in out.iterdir():
+        match = _TEMPORARY.match(path.name)
+        if match and not _process_alive(int(match.group(1))):
+            path.unlink(missing_ok=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _write_atomically(path: Path, data: bytes) -> None:
     tmp = _temporary(path)
     with open(tmp, "wb") as f:
@@ -136,28 +190,30 @@ def _file_facts(path: Path) -> dict:
     return {"sha256": digest.hexdigest(), "bytes": path.stat().st_size}
 
 
-def _write_data_files(conn: psycopg.Connection, out: Path, columns: list[tuple[str, str]],
-                      scales: dict[str, int]) -> tuple[int, dict[str, Path]]:
+def _write_dataset(conn: psycopg.Connection, out: Path, dataset: Dataset,
+                   columns: list[tuple[str, str]]) -> tuple[int, dict[str, Path]]:
     """Parquet and CSV written side by side, batch by batch, to temporary names (renamed later)."""
-    parquet_tmp, csv_tmp = _temporary(out / f"{DATASET}.parquet"), _temporary(out / f"{DATASET}.csv")
+    parquet_tmp = _temporary(out / f"{dataset.table}.parquet")
+    csv_tmp = _temporary(out / f"{dataset.table}.csv")
+    scales = _numeric_scales(conn, dataset, columns)
     schema = _arrow_batch(columns, scales, []).schema
     try:
-        rows_written = _fill(conn, parquet_tmp, csv_tmp, columns, scales, schema)
+        rows_written = _fill(conn, dataset, parquet_tmp, csv_tmp, columns, scales, schema)
     except BaseException:
         for tmp in (parquet_tmp, csv_tmp):
             tmp.unlink(missing_ok=True)
         raise
-    return rows_written, {f"{DATASET}.parquet": parquet_tmp, f"{DATASET}.csv": csv_tmp}
+    return rows_written, {f"{dataset.table}.parquet": parquet_tmp, f"{dataset.table}.csv": csv_tmp}
 
 
-def _fill(conn: psycopg.Connection, parquet_tmp: Path, csv_tmp: Path, columns: list[tuple[str, str]],
-          scales: dict[str, int], schema: pa.Schema) -> int:
+def _fill(conn: psycopg.Connection, dataset: Dataset, parquet_tmp: Path, csv_tmp: Path,
+          columns: list[tuple[str, str]], scales: dict[str, int], schema: pa.Schema) -> int:
     rows_written = 0
     with pq.ParquetWriter(parquet_tmp, schema, compression="zstd") as parquet, \
             open(csv_tmp, "w", encoding="utf-8-sig", newline="") as text:
         writer = csv.writer(text, lineterminator="\r\n")
         writer.writerow([n for n, _ in columns])
-        for rows in _batches(conn):
+        for rows in _batches(conn, dataset):
             parquet.write_batch(_arrow_batch(columns, scales, rows))
             writer.writerows([_csv_cell(v) for v in row] for row in rows)
             rows_written += len(rows)
@@ -168,28 +224,104 @@ def _fill(conn: psycopg.Connection, parquet_tmp: Path, csv_tmp: Path, columns: l
     return rows_written
 
 
+def _change_counts(conn: psycopg.Connection, dataset: Dataset) -> tuple[dict, str | None, str | None]:
+    """({insert, update, delete} row counts, from_version, from_as_of) of a change set."""
+    table = sql.Identifier(SCHEMA, dataset.table)
+    counts = dict(conn.execute(sql.SQL("select change_type, count(*) from {} group by change_type").format(table)))
+    previous = conn.execute(sql.SQL("select distinct previous_version, previous_as_of from {}").format(table)).fetchall()
+    if len(previous) > 1:
+        raise ExportError(f"{SCHEMA}.{dataset.table} compares with more than one publication: {previous}")
+    version, as_of = previous[0] if previous else (None, None)
+    return ({kind: counts.get(kind, 0) for kind in ("insert", "update", "delete")}, version,
+            as_of.isoformat() if as_of else None)
+
+
+# --- the data dictionary ----------------------------------------------------------------------
+
+def _documented_columns() -> dict[str, dict[str, dict]]:
+    """model → column → its dbt docs (description `中文 — English`, meta.source)."""
+    models = yaml.safe_load(EXPORT_DOCS.read_text(encoding="utf-8"))["models"]
+    return {m["name"]: {c["name"]: c for c in m.get("columns", [])} for m in models}
+
+
+def data_dictionary(columns_by_dataset: dict[str, list[tuple[str, str]]]) -> list[dict]:
+    """One row per field of every exported file. A change set's fields are documented where they
+    differ from its full dataset's, and take the full dataset's docs otherwise. A field without
+    docs stops the export: a lender must never receive a field nobody described."""
+    docs = _documented_columns()
+    rows, undocumented = [], []
+    for dataset in DATASETS:
+        own, base = docs.get(dataset.table, {}), docs.get(dataset.changes_of or "", {})
+        for name, pg_type in columns_by_dataset[dataset.table]:
+            doc = own.get(name) or base.get(name)
+            if not doc or " — " not in (doc.get("description") or ""):
+                undocumented.append(f"{dataset.table}.{name}")
+                continue
+            chinese, english = (part.strip() for part in doc["description"].split(" — ", 1))
+            rows.append({"dataset": dataset.table, "field": name, "type": pg_type, "meaning_zh": chinese,
+                         "meaning_en": english, "source": (doc.get("meta") or {}).get("source", "")})
+    if undocumented:
+        raise ExportError(f"fields without a description '中文 — English' in {EXPORT_DOCS.relative_to(REPO_ROOT)}: "
+                          f"{', '.join(undocumented)}")
+    return rows
+
+
+def _dictionary_csv(rows: list[dict]) -> bytes:
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\r\n")
+    writer.writerow(["dataset", "field", "type", "含义", "meaning", "source"])
+    for r in rows:
+        writer.writerow([r["dataset"], r["field"], r["type"], r["meaning_zh"], r["meaning_en"], r["source"]])
+    return text.getvalue().encode("utf-8-sig")
+
+
+# --- the whole publication --------------------------------------------------------------------
+
 def write_exports(conninfo: str, as_of: dt.date, export_dir: Path, version: str) -> dict:
-    """Write the three files for publication `version`; returns the manifest (plus `export_dir`)."""
+    """Write every file of publication `version`; returns the manifest (plus `export_dir`)."""
     out = Path(export_dir) / as_of.isoformat()
-    with psycopg.connect(conninfo) as conn:
-        # One snapshot for the log check and the rows: a publish in between cannot mix them.
-        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-        conn.read_only = True
-        with conn.transaction():
-            publication = _publication(conn, version, as_of)
-            out.mkdir(parents=True, exist_ok=True)      # only for a publication that may be exported
-            columns = _columns(conn)
-            row_count, written = _write_data_files(conn, out, columns, _numeric_scales(conn, columns))
-    facts = {name: _file_facts(tmp) for name, tmp in written.items()}
+    datasets, written = {}, {}
+    try:
+        with psycopg.connect(conninfo) as conn:
+            # One snapshot for the log check and every table: a publish in between cannot mix them.
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            conn.read_only = True
+            with conn.transaction():
+                publication = _publication(conn, version, as_of)
+                columns = {d.table: _columns(conn, d) for d in DATASETS}
+                dictionary = data_dictionary(columns)
+                out.mkdir(parents=True, exist_ok=True)      # only for a publication that may be exported
+                _remove_abandoned_temporaries(out)
+                for dataset in DATASETS:
+                    row_count, files = _write_dataset(conn, out, dataset, columns[dataset.table])
+                    written.update(files)
+                    datasets[dataset.table] = _dataset_entry(conn, dataset, columns[dataset.table], row_count,
+                                                             files, publication)
+        dictionary_tmp = _temporary(out / DICTIONARY)
+        dictionary_tmp.write_bytes(_dictionary_csv(dictionary))
+        written[DICTIONARY] = dictionary_tmp
+        facts = {name: _file_facts(tmp) for name, tmp in written.items()}
+    except BaseException:
+        for tmp in written.values():
+            tmp.unlink(missing_ok=True)
+        raise
+    for dataset in datasets.values():
+        for name in dataset["files"]:
+            facts[name]["rows"] = dataset["row_count"]
+    primary = datasets[PRIMARY.table]
     manifest = {
-        "dataset": f"{SOURCE[0]}.{SOURCE[1]}",
+        "manifest_version": MANIFEST_VERSION,
         "as_of": as_of.isoformat(),
         "publication_version": publication["version"],
         "published_at": publication["published_at"],
         "pipeline_version": publication["pipeline_version"],
-        "row_count": row_count,
-        "order_by": ["uscc"],
-        "columns": [{"name": n, "type": t} for n, t in columns],
+        # the full financing_profile, as in every manifest since the first
+        "dataset": f"{SCHEMA}.{PRIMARY.table}",
+        "row_count": primary["row_count"],
+        "order_by": primary["order_by"],
+        "columns": primary["columns"],
+        "datasets": datasets,
+        "data_dictionary": DICTIONARY,
         "files": facts,
         "gate_results": publication["gate_results"],
     }
@@ -198,3 +330,16 @@ def write_exports(conninfo: str, as_of: dt.date, export_dir: Path, version: str)
     body = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
     _write_atomically(out / "manifest.json", body.encode("utf-8"))
     return {**manifest, "export_dir": str(out)}
+
+
+def _dataset_entry(conn: psycopg.Connection, dataset: Dataset, columns: list[tuple[str, str]], row_count: int,
+                   files: dict[str, Path], publication: dict) -> dict:
+    entry = {"table": f"{SCHEMA}.{dataset.table}", "kind": "changes" if dataset.changes_of else "full",
+             "key": [dataset.key], "order_by": [dataset.key], "row_count": row_count,
+             "columns": [{"name": n, "type": t} for n, t in columns], "files": sorted(files)}
+    if dataset.changes_of:
+        counts, from_version, from_as_of = _change_counts(conn, dataset)
+        entry.update({"changes_of": dataset.changes_of, "change_counts": counts, "from_version": from_version,
+                      "from_as_of": from_as_of, "to_version": publication["version"],
+                      "to_as_of": publication["as_of"]})
+    return entry

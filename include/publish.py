@@ -59,6 +59,14 @@ create table if not exists history.financing_profile_publications (
     subject_name text,
     profile_hash text not null,
     primary key (as_of, uscc)
+);
+create table if not exists history.financing_penalties_publications (
+    as_of       date not null,
+    version     text not null,
+    record_key  text not null,
+    uscc        text not null,
+    record_hash text not null,
+    primary key (as_of, record_key)
 )
 """
 
@@ -227,15 +235,25 @@ def _swap(conn: psycopg.Connection, as_of: dt.date, gate_results: list[dict]) ->
                                                                     sql.Identifier(published)))
         conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(previous)))
     version = _next_version(conn, as_of)
-    conn.execute("delete from history.financing_profile_publications where as_of = %s", (as_of,))
-    conn.execute("insert into history.financing_profile_publications (as_of, version, uscc, subject_name, profile_hash)"
-                 " select %s, %s, uscc, subject_name, profile_hash from export.financing_profile", (as_of, version))
+    _keep_what_lenders_were_given(conn, as_of, version)
     conn.execute(
         "insert into audit.publication_log (version, as_of, pipeline_version, row_counts, gate_results, build_xmin) "
         "values (%s, %s, %s, %s, %s, %s::xid8)",
         (version, as_of, pipeline_version(), Jsonb(row_counts), Jsonb([_gate_summary(g) for g in gate_results]),
          _build_xmin(conn)))
     return {"version": version, "as_of": as_of.isoformat(), "row_counts": row_counts}
+
+
+def _keep_what_lenders_were_given(conn: psycopg.Connection, as_of: dt.date, version: str) -> None:
+    """The keys and fingerprints of each export dataset as published for `as_of` (the latest
+    publication of an AS_OF replaces its earlier ones): the next AS_OF's change sets are against these."""
+    conn.execute("delete from history.financing_profile_publications where as_of = %s", (as_of,))
+    conn.execute("insert into history.financing_profile_publications (as_of, version, uscc, subject_name, profile_hash)"
+                 " select %s, %s, uscc, subject_name, profile_hash from export.financing_profile", (as_of, version))
+    conn.execute("delete from history.financing_penalties_publications where as_of = %s", (as_of,))
+    if conn.execute("select to_regclass('export.financing_penalties') is not null").fetchone()[0]:
+        conn.execute("insert into history.financing_penalties_publications (as_of, version, record_key, uscc, record_hash)"
+                     " select %s, %s, record_key, uscc, record_hash from export.financing_penalties", (as_of, version))
 
 
 def _build_xmin(conn: psycopg.Connection) -> str | None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import psycopg
@@ -110,6 +111,20 @@ def publication(conn, as_of: dt.date):
                            where as_of = %s order by published_at desc limit 1""", (as_of,)).fetchone()
 
 
+def export_lines(manifest: dict) -> list[str]:
+    """Per exported dataset its rows, and for a change set what it changed since which publication."""
+    lines = []
+    for name, dataset in sorted((manifest.get("datasets") or {}).items()):
+        line = f"                {name:<28}{dataset['row_count']:>9,} rows"
+        if dataset["kind"] == "changes":
+            counts = dataset["change_counts"]
+            since = dataset["from_version"] or "nothing (first publication)"
+            line += (f"  (+{counts['insert']:,} inserted, {counts['update']:,} updated, "
+                     f"-{counts['delete']:,} deleted since {since})")
+        lines.append(line)
+    return lines
+
+
 def print_summary(url: str, as_of: dt.date, export_dir: Path, landing_dir: Path | None = None) -> bool:
     """Print the summary; True when `AS_OF` has a publication with its export files."""
     with psycopg.connect(url) as conn:
@@ -132,7 +147,8 @@ def print_summary(url: str, as_of: dt.date, export_dir: Path, landing_dir: Path 
     print("\nPublication:")
     if published and manifest.exists():
         print(f"  version {published[0]} published at {published[1]:%Y-%m-%d %H:%M:%S %Z}")
-        print(f"  exports:      {out}/financing_profile.parquet, financing_profile.csv, manifest.json")
+        print(f"  exports:      {out}/ (manifest.json, data_dictionary.csv, each dataset as .parquet and .csv)")
+        print("\n".join(export_lines(json.loads(manifest.read_text(encoding="utf-8")))))
         pages = sorted((out / "quality").glob("**/index.html"))
         print(f"  quality docs: {len(pages)} Data Docs sites under {out / 'quality'}")
         for page in pages:

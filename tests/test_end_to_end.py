@@ -57,6 +57,7 @@ def test_make_run_publishes_then_reruns_without_duplicates(workspace):
     assert first.returncode == 0, first.stdout[-6000:]
     assert "Feeds (files, rows read = loaded + quarantined)" in first.stdout
     assert "Indicator scorecard" in first.stdout
+    assert "financing_penalties_changes" in first.stdout and "since nothing (first publication)" in first.stdout
 
     out = root / "export" / AS_OF
     manifest = json.loads((out / "manifest.json").read_text())

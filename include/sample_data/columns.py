@@ -155,6 +155,10 @@ FEEDS: dict[str, list[tuple[str, str, str, bool]]] = {
         ("办结日期", "completed_on", "date", False),
         ("处理结果", "result", "enum", False),
         ("是否有效异议", "valid", "flag", False),
+        ("更正后失信程度", "corrected_severity", "enum", False),
+        ("更正后处罚类别", "corrected_penalty_type", "enum", False),
+        ("更正后罚款金额（万元）", "corrected_fine_amount", "money", False),
+        ("更正后有效期至", "corrected_valid_until", "date", False),
     ],
     "ledgers": [
         ("部门名称", "unit", "text", True),

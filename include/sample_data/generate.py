@@ -722,7 +722,10 @@ class Generator:
             row = {"objection_no": f"YY{raised:%Y%m%d}{serial:05d}", "uscc": ref["uscc"], "subject_name": ref["name"],
                    "info_category": ref["category"], "decision_no": ref["decision_no"], "raised_on": raised,
                    "completed_on": completed, "result": result,
-                   "valid": None if result is None else result != "维持"}
+                   "valid": None if result is None else result != "维持",
+                   # 更正 of a penalty: found to be less serious than reported (the usual correction)
+                   "corrected_severity": "一般" if result == "更正" and ref["category"] == "行政处罚" else None,
+                   "corrected_penalty_type": None, "corrected_fine_amount": None, "corrected_valid_until": None}
             buckets[quarter_of(completed or self.as_of)].append((raised, row))
         for y, q in sorted(buckets):
             arrived = self.clock.arrival(quarter_end(y, q), 3)

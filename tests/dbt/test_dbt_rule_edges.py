@@ -27,8 +27,6 @@ import psycopg
 import pytest
 
 from dbt_runner import build, by_key, dbt, query, target_of
-from include import feeds
-from include.ingest.schema import raw_columns
 from include.scratch_db import scratch_database
 from warehouse_rows import RawWriter, uscc
 
@@ -53,22 +51,6 @@ _REGISTRY = {
 }
 S = {name: uscc(n, region, kind) for name, (n, region, kind) in _REGISTRY.items()}
 U1 = uscc(201, A)                    # the next_year build's only subject
-
-
-class Writer(RawWriter):
-    """RawWriter, plus what the ingest adds for an organisation's code in an `id` column (its
-    `<col>_key` and `<col>_masked` are the code itself) unless a row gives them."""
-
-    def rows(self, feed, rows, **kw):
-        names = {name for name, _ in raw_columns(feeds.get(feed))}
-        filled = []
-        for row in rows:
-            row = dict(row)
-            for column, value in list(row.items()):
-                if f"{column}_key" in names and f"{column}_key" not in row:
-                    row[f"{column}_key"] = row[f"{column}_masked"] = value
-            filled.append(row)
-        super().rows(feed, filled, **kw)
 
 
 def subject(name, type_="企业", status="存续", established_on="2015-01-01", closed_on=None, code=None):
@@ -116,7 +98,7 @@ def license_(no, code, decided):
 
 @pytest.fixture(scope="module")
 def warehouse(scratch_db):
-    w = Writer(scratch_db)
+    w = RawWriter(scratch_db)
     enterprises_a = [n for n, (_, region, kind) in _REGISTRY.items() if region == A]
     w.rows("subjects", [subject(n) for n in enterprises_a] + [
         subject("P10"), subject("P9"),
@@ -214,7 +196,7 @@ def warehouse(scratch_db):
 def next_year(postgres_server):
     """AS_OF 2027-03-31 in a database of its own: objections in and out of the known calendar."""
     with scratch_database(postgres_server, "test") as url:
-        w = Writer(url)
+        w = RawWriter(url)
         w.rows("subjects", [subject("U1", code=U1)], file="subjects.csv", arrived="2027-03-01 09:00:00+08")
         w.rows("tax", [tax(U1, "2027-02-01", "A")], file="tax.csv", arrived="2027-03-01 09:00:00+08")
         w.rows("objections", [objection("O-KNOWN", U1, "2026-11-02", "2026-11-04"),

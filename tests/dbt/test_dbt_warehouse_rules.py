@@ -367,4 +367,4 @@ def test_financing_profile(warehouse):
     assert rows[S[9]] == (0, False, False, "B")                    # no longer public: not exported
     assert rows[S[10]][0] == 5
     changes = query(warehouse, "select distinct change_type from export_build.financing_profile_changes")
-    assert changes == [("added",)]                                 # nothing published yet
+    assert changes == [("insert",)]                                # nothing published yet

@@ -85,7 +85,7 @@ def test_incremental_history_and_changes(db):
                        (S2, FIRST, SECOND, 80), (S2, SECOND, None, 80),     # closed: status changed
                        (S3, SECOND, None, 75)]                               # new, one public penalty
     changes = by_key(url, "select uscc, change_type from export_build.financing_profile_changes")
-    assert changes == {S1: "changed", S2: "removed", S3: "added"}
+    assert changes == {S1: "update", S2: "delete", S3: "insert"}
     assert query(url, "select previous_as_of from export_build.financing_profile_changes where uscc = %s", (S1,)) == [(FIRST,)]
     # a rerun for the same as_of compares with the same earlier publication: the same changes
     with psycopg.connect(url) as conn:

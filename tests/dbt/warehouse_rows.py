@@ -42,6 +42,11 @@ class RawWriter:
         join on their sha256) and its raw rows, numbered on from the file's earlier ones."""
         contract = feeds.get(feed)
         columns = [name for name, _ in raw_columns(contract)]
+        # an organisation's code in an `id` column: the ingest stores it as its own key and display
+        # form; a row gives a person's pseudonym and masked number itself
+        rows = [{**row, **{f"{c}_key": v for c, v in row.items() if f"{c}_key" in columns and f"{c}_key" not in row},
+                 **{f"{c}_masked": v for c, v in row.items() if f"{c}_masked" in columns and f"{c}_masked" not in row}}
+                for row in rows]
         sha = hashlib.sha256(f"{feed}/{file}".encode()).hexdigest()
         with psycopg.connect(self.conninfo) as conn:
             conn.execute(

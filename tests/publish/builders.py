@@ -41,7 +41,8 @@ create schema if not exists marts_build;
 create schema if not exists export_build;
 drop table if exists marts_build.subject_archive, marts_build.subject_archive_history,
     marts_build.credit_events, marts_build.indicator_scorecard, marts_build.focus_subjects,
-    export_build.financing_profile, export_build.financing_profile_changes;
+    export_build.financing_profile, export_build.financing_profile_changes, export_build.financing_penalties,
+    export_build.financing_penalties_changes;
 create table marts_build.subject_archive (uscc text, subject_name text, subject_type text, status text,
     region_code text, legal_rep text, is_active_enterprise boolean, utility_paid_share numeric,
     credit_score numeric, credit_grade text, as_of date);
@@ -58,8 +59,12 @@ create table export_build.financing_profile (uscc text, subject_name text, regio
     credit_grade text, credit_score numeric, tax_rating text, tax_paid_12m numeric(18, 2),
     utility_paid_share numeric, penalties_public integer, penalties_public_any_serious boolean,
     dishonest_active boolean, profile_hash text, as_of date);
-create table export_build.financing_profile_changes (uscc text, subject_name text, change_type text,
-    previous_as_of date, as_of date)
+create table export_build.financing_profile_changes (change_type text, uscc text, subject_name text,
+    previous_as_of date, previous_version text, as_of date);
+create table export_build.financing_penalties (record_key text, uscc text, decision_no text, severity text,
+    decided_on date, publicity_start date, publicity_end date, record_hash text, as_of date);
+create table export_build.financing_penalties_changes (change_type text, record_key text, uscc text,
+    decision_no text, previous_as_of date, previous_version text, as_of date)
 """
 
 def build(conninfo: str, as_of: dt.date, enterprises: int = 5, score_shift: int = 0) -> None:
@@ -83,8 +88,15 @@ def build(conninfo: str, as_of: dt.date, enterprises: int = 5, score_shift: int 
                 conn.execute("insert into export_build.financing_profile values (%s, %s, '640100', %s, %s, "
                              "'B', 12000.50, 0.95, 1, false, false, md5(%s), %s)",
                              (code, name, grade, score, f"{code}{score}", as_of))
-                conn.execute("insert into export_build.financing_profile_changes values (%s, %s, 'added', null, %s)",
+                conn.execute("insert into export_build.financing_profile_changes values ('insert', %s, %s, null, null, %s)",
                              (code, name, as_of))
+                # the one public penalty its profile counts (penalties_public = 1)
+                key = f"宁罚〔2026〕{i}号|{code}"
+                conn.execute("insert into export_build.financing_penalties values (%s, %s, %s, '一般', %s, %s, %s, "
+                             "md5(%s), %s)", (key, code, f"宁罚〔2026〕{i}号", as_of, as_of,
+                                              as_of + dt.timedelta(days=90), key, as_of))
+                conn.execute("insert into export_build.financing_penalties_changes values ('insert', %s, %s, %s, "
+                             "null, null, %s)", (key, code, f"宁罚〔2026〕{i}号", as_of))
         for indicator in INDICATORS:
             for region in ("all", "640100"):
                 den = enterprises if indicator == "I08" else 10
@@ -96,3 +108,49 @@ def build(conninfo: str, as_of: dt.date, enterprises: int = 5, score_shift: int 
 def count(conninfo: str, schema: str, table: str) -> int:
     with psycopg.connect(conninfo) as conn:
         return conn.execute(sql.SQL("select count(*) from {}").format(sql.Identifier(schema, table))).fetchone()[0]
+
+
+def published_export(url: str, rows: int, as_of: dt.date, version: str, changed_share: float = 0.0) -> None:
+    """A published `export` schema as the transform and publish leave it, synthetic and fast to
+    make at any size: financing_profile with `rows` enterprises, a penalty for every tenth,
+    change sets against an earlier publication in which `changed_share` of the enterprises (and
+    their penalties) were updated, inserted or deleted in equal parts — and the publication log
+    naming `version`. Codes are 18 characters but not valid USCCs (the export does not check)."""
+    from include.publish import PUBLICATION_LOG_DDL
+
+    changed = int(rows * changed_share)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("create schema export")
+        conn.execute("""create table export.financing_profile as
+                        select lpad(i::text, 18, '9') as uscc, '企业' || i as subject_name,
+                               round((i %% 97)::numeric / 4, 2) as registered_capital, i %% 100 as credit_score,
+                               (i %% 2 = 0) as dishonest_active, date '2020-01-01' + i %% 900 as established_on,
+                               (i %% 10 = 0)::int as penalties_public, md5(i::text) as profile_hash, %s::date as as_of
+                        from generate_series(1, %s) as i""", (as_of, rows))
+        conn.execute("""create table export.financing_penalties as
+                        select '宁罚〔2026〕' || i || '号|' || lpad(i::text, 18, '9') as record_key, uscc,
+                               '宁罚〔2026〕' || i || '号' as decision_no, '一般'::text as severity,
+                               round((i %% 50)::numeric / 10, 1) as fine_amount, %s::date - 30 as publicity_start,
+                               %s::date + 60 as publicity_end, md5('p' || i) as record_hash, %s::date as as_of
+                        from export.financing_profile, lateral (select uscc::bigint as i) as n
+                        where penalties_public = 1""", (as_of, as_of, as_of))
+        # every third changed key inserted, updated, deleted: the changed ones are the first `changed`
+        conn.execute("""create table export.financing_profile_changes as
+                        select (array['insert', 'update', 'delete'])[1 + n %% 3] as change_type, uscc,
+                               subject_name, registered_capital, credit_score, dishonest_active, established_on,
+                               penalties_public, profile_hash, %s::date - 1 as previous_as_of,
+                               %s::text as previous_version, as_of
+                        from (select *, row_number() over (order by uscc) as n from export.financing_profile) as f
+                        where n <= %s""",
+                     (as_of, f"{as_of - dt.timedelta(days=1)}.1", changed))
+        conn.execute("""create table export.financing_penalties_changes as
+                        select c.change_type, p.record_key, p.uscc, p.decision_no, p.severity, p.fine_amount,
+                               p.publicity_start, p.publicity_end, p.record_hash, c.previous_as_of,
+                               c.previous_version, p.as_of
+                        from export.financing_penalties as p join export.financing_profile_changes as c using (uscc)""")
+        for table in ("financing_profile", "financing_penalties", "financing_profile_changes",
+                      "financing_penalties_changes"):
+            conn.execute(sql.SQL("analyze {}").format(sql.Identifier("export", table)))
+        conn.execute(PUBLICATION_LOG_DDL)
+        conn.execute("insert into audit.publication_log (version, as_of, pipeline_version, row_counts, gate_results)"
+                     " values (%s, %s, 'synthetic', '{}', '[]')", (version, as_of))

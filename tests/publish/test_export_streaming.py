@@ -17,24 +17,10 @@ import psycopg
 import pyarrow.parquet as pq
 
 from include import export
-from include.publish import PUBLICATION_LOG_DDL
+from tests.publish.builders import published_export
 
 AS_OF = dt.date(2026, 6, 30)
 ROWS = 6 * export.BATCH_ROWS + 123          # several batches and a short last one
-
-
-def _published_table(url: str) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("create schema export")
-        conn.execute("""create table export.financing_profile as
-                        select lpad(i::text, 18, '9') as uscc, '企业' || i as subject_name,
-                               round((i %% 97)::numeric / 4, 2) as registered_capital, i %% 100 as credit_score,
-                               (i %% 2 = 0) as dishonest_active, date '2020-01-01' + i %% 900 as established_on,
-                               md5(i::text) as profile_hash
-                        from generate_series(1, %s) as i""", (ROWS,))
-        conn.execute(PUBLICATION_LOG_DDL)
-        conn.execute("insert into audit.publication_log (version, as_of, pipeline_version, row_counts, gate_results)"
-                     " values ('2026-06-30.1', %s, 'test', '{}', '[]')", (AS_OF,))
 
 
 def _export_session(watcher: psycopg.Connection) -> list[tuple[str, str]]:
@@ -45,14 +31,20 @@ def _export_session(watcher: psycopg.Connection) -> list[tuple[str, str]]:
 
 
 def test_export_streams_and_writes_every_row_in_order(scratch_db, tmp_path, monkeypatch):
-    _published_table(scratch_db)
+    published_export(scratch_db, ROWS, AS_OF, "2026-06-30.1")
     written: list[tuple[int, list]] = []
 
     class WatchedWriter(pq.ParquetWriter):
-        """Notes each batch's size and, at that moment, what the export's session last asked the server."""
+        """Notes each financing_profile batch's size and, at that moment, what the export's session
+        last asked the server."""
+
+        def __init__(self, where, *args, **kwargs):
+            self.profile = ".financing_profile.parquet." in str(where)
+            super().__init__(where, *args, **kwargs)
 
         def write_batch(self, batch, *args, **kwargs):
-            written.append((batch.num_rows, _export_session(watcher)))
+            if self.profile:
+                written.append((batch.num_rows, _export_session(watcher)))
             return super().write_batch(batch, *args, **kwargs)
 
     monkeypatch.setattr(export.pq, "ParquetWriter", WatchedWriter)

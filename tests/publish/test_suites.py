@@ -15,7 +15,8 @@ from include.settings import REPO_ROOT
 
 PUBLISHED = {"marts_build.subject_archive", "marts_build.subject_archive_history", "marts_build.credit_events",
              "marts_build.indicator_scorecard", "marts_build.focus_subjects", "export_build.financing_profile",
-             "export_build.financing_profile_changes"}
+             "export_build.financing_profile_changes", "export_build.financing_penalties",
+             "export_build.financing_penalties_changes"}
 
 
 @pytest.mark.parametrize("checkpoint", CHECKPOINTS)

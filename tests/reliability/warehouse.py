@@ -36,11 +36,14 @@ def export_digests(export_dir: Path, as_of: str) -> dict[str, str]:
     import json
 
     folder = Path(export_dir) / as_of
-    digests = {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in EXPORT_FILES}
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert set(EXPORT_FILES) <= set(manifest["files"]), manifest["files"]
+    digests = {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in sorted(manifest["files"])}
     # The moment of publication and its sequence number differ between runs by design.
     for volatile in ("published_at", "publication_version", "pipeline_version"):
         manifest.pop(volatile, None)
+    for dataset in (manifest.get("datasets") or {}).values():
+        dataset.pop("to_version", None)
     for gate in manifest.get("gate_results") or []:
         gate.pop("run_id", None)
     digests["manifest.json (timestamps aside)"] = hashlib.sha256(

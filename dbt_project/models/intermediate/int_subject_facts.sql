@@ -53,7 +53,8 @@ penalties as (
            count(*) filter (where is_public and severity = '一般') as penalties_public_ordinary,
            count(*) filter (where is_public and severity = '严重') as penalties_public_serious
     from {{ ref('int_penalty_publicity') }}
-    where decided_on <= {{ as_of() }} and not {{ is_person_key('subject_key') }}
+    -- a penalty an objection withdrew (撤销) by as_of is void: no longer one of the subject's
+    where decided_on <= {{ as_of() }} and withdrawn_on is null and not {{ is_person_key('subject_key') }}
     group by subject_key
 ),
 dishonest as (

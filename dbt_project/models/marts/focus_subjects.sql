@@ -1,12 +1,14 @@
 -- 屡禁不止重点治理对象 (docs/spec/DOMAIN.md §6, I14): subjects with at least N penalties decided, or N
--- dishonest-debtor cases filed, in the 3 years up to as_of (N = the parameter of I14).
+-- dishonest-debtor cases filed, in the 3 years up to as_of (N = the parameter of I14). A penalty an
+-- objection withdrew (撤销) by as_of does not count.
 with threshold as (
     select parameter as n from {{ ref('indicator_definitions') }} where indicator_id = 'I14'
 ),
 penalties as (
     select subject_key, count(*) as penalties_3y, max(subject_name) as subject_name
-    from {{ ref('stg_penalties') }}
+    from {{ ref('int_penalty_publicity') }}
     where decided_on > ({{ as_of() }} - interval '3 years')::date and decided_on <= {{ as_of() }}
+      and withdrawn_on is null
     group by subject_key
 ),
 cases as (

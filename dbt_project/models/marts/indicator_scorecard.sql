@@ -93,9 +93,11 @@ i04 as (
            count(*) filter (where report_deadline is null)
     from dp_window
 ),
+-- I05 and I06 count objections on 双公示 records only (the seed's definition): 信息类别 行政许可 or 行政处罚
 i05 as (
     select 'I05'::text, 'all'::text,
-           (select count(*) from {{ ref('stg_objections') }} where valid and {{ in_window('raised_on') }}),
+           (select count(*) from {{ ref('stg_objections') }}
+            where valid and {{ in_window('raised_on') }} and info_category in ('行政许可', '行政处罚')),
            (select count(*) from dp_window), 0
 ),
 
@@ -103,7 +105,7 @@ i05 as (
 objections_done as (
     select {{ working_days_between('raised_on', 'completed_on') }} as working_days
     from {{ ref('stg_objections') }}
-    where {{ in_window('completed_on') }}
+    where {{ in_window('completed_on') }} and info_category in ('行政许可', '行政处罚')
 ),
 i06 as (
     select 'I06'::text, 'all'::text, coalesce(sum(working_days), 0), count(*),

@@ -6,7 +6,9 @@ with latest as (
 )
 select
     objection_no,
-    uscc,
+    -- the subject: its USCC, or a natural person's pseudonym (never the clear number)
+    coalesce(uscc_key, uscc) as uscc,
+    coalesce(uscc_masked, uscc) as subject_masked,
     subject_name,
     info_category,
     decision_no,
@@ -14,5 +16,9 @@ select
     completed_on,
     result,
     coalesce(valid, false) as valid,
+    corrected_severity,
+    corrected_penalty_type,
+    corrected_fine_amount,
+    corrected_valid_until,
     {{ delivery_columns() }}
 from latest

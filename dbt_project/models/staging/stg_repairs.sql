@@ -6,7 +6,9 @@ with latest as (
 )
 select
     repair_no,
-    uscc,
+    -- the subject: its USCC, or a natural person's pseudonym (never the clear number)
+    coalesce(uscc_key, uscc) as uscc,
+    coalesce(uscc_masked, uscc) as subject_masked,
     subject_name,
     decision_no,
     applied_on,

@@ -1,0 +1,1 @@
+"""Pages people read, rendered from the published warehouse: the per-subject public credit report."""

@@ -254,7 +254,7 @@ def scratch_bench_database():
     import psycopg
 
     from include import settings
-    from include.scratch_db import scratch_database
+    from tests.support.scratch_db import scratch_database
 
     if not os.environ.get("WAREHOUSE_URL"):
         from include import embedded_pg

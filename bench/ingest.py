@@ -130,7 +130,7 @@ def run_worker(mode: str, url: str, path: Path) -> None:
 
 # --- driver -------------------------------------------------------------------------------------
 def measure(mode: str, server_url: str, path: Path) -> dict:
-    from include.scratch_db import scratch_database
+    from tests.support.scratch_db import scratch_database
 
     with scratch_database(server_url, "bench") as url:
         out = subprocess.run([sys.executable, __file__, "--worker", mode, "--url", url, "--file", str(path)],

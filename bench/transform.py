@@ -17,7 +17,7 @@ of STATE_DIR (or WAREHOUSE_URL's server; the database is dropped afterwards); th
      state, and the median of them gives the ratio incremental/full (all are in the JSON); then a
      build with nothing delivered, the floor every build pays.
      Every build starts from one `dbt parse`'s cache, as a deployment's builds do, and runs in
-     one dbt process that imported dbt once (include/dbt_process.py: dbtRunner, as the transform DAG
+     one dbt process that imported dbt once (tests/support/dbt_process.py: dbtRunner, as the transform DAG
      runs dbt); what a fresh process would add, dbt's import, is measured and reported beside;
   4. EXPLAIN (ANALYZE, BUFFERS) of the slowest models' compiled SQL.
 Prints the tables and writes bench/results/<name>.json. Target: incremental ≤ 10 % of full.
@@ -48,7 +48,7 @@ from psycopg import sql  # noqa: E402
 
 from common import (MB, TreeMonitor, machine, postmaster_pid, print_table, ratio,  # noqa: E402
                     write_results)
-from include.dbt_process import DbtProcess  # noqa: E402
+from tests.support.dbt_process import DbtProcess  # noqa: E402
 
 DEFAULT_AS_OF = "2026-06-30"
 TARGET_INCREMENTAL_SHARE = 0.10
@@ -310,7 +310,7 @@ def existing_database(server_url: str, name: str):
 def bench_scale(server_url: str, subjects: int, as_of: dt.date, share: float, explain: int, keep: bool,
                 reuse: str | None = None, daily_runs: int = 3) -> dict:
     from include.ingest import ingest_all
-    from include.scratch_db import scratch_database
+    from tests.support.scratch_db import scratch_database
 
     say(f"transform: {subjects:,} subjects — sample")
     landing, sample_seconds = sample_landing(subjects, as_of)

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from include import airflow_env, embedded_pg
-from include.scratch_db import scratch_database
+from tests.support.scratch_db import scratch_database
 
 
 # Tests that start Airflow itself (its metadata migrated, DAG files parsed, or `make run` through

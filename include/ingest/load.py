@@ -225,7 +225,7 @@ def _load_rows(conn: psycopg.Connection, contract, path: Path, file_name: str, f
                 counts = _copy_rows(conn, copy_raw, delivery, checker, spool, contract.id, file_name, fp.sha256)
             else:
                 blocks = vectorized.blocks(path, fp.encoding, _delimiter(delivery), checker.width, offset,
-                                           delivery.header_row + 1, file_name)
+                                           delivery.header_row + 1, file_name, CHUNK_ROWS)
                 counts = _copy_blocks(conn, copy_raw, blocks, vectorized.ColumnarChecker(checker, contract),
                                       spool, contract.id, file_name, fp.sha256)
             spool.seek(0)

@@ -71,9 +71,10 @@ def data_offset(path, encoding: str, delimiter: str, header_row: int) -> int | N
 
 
 def blocks(path, encoding: str, delimiter: str, width: int, offset: int, first_number: int,
-           file_name: str) -> Iterator[tuple[str, int, object]]:
+           file_name: str, chunk_rows: int) -> Iterator[tuple[str, int, object]]:
     """("arrow", number of the first record, pyarrow.Table of `width` string columns) per block;
-    after the first irregular block, ("rows", 0, [(number, cells)]) batches from Python's csv."""
+    after the first irregular block, ("rows", 0, [(number, cells)]) batches of up to `chunk_rows`
+    from Python's csv."""
     names = [f"c{i}" for i in range(width)]
     invalid = []
     read_options = pacsv.ReadOptions(column_names=names, block_size=BLOCK_BYTES + HEAD_BYTES, use_threads=False)
@@ -111,16 +112,15 @@ def blocks(path, encoding: str, delimiter: str, width: int, offset: int, first_n
                 pass
             if table is None or invalid or table.num_rows != lines:
                 # Not one record per line: Python's csv reads on from this block's first record.
-                yield from _python_rows(path, encoding, delimiter, offset, number, file_name)
+                yield from _python_rows(path, encoding, delimiter, offset, number, file_name, chunk_rows)
                 return
             yield "arrow", number, table
             number += lines
             offset += len(block)
 
 
-def _python_rows(path, encoding: str, delimiter: str, offset: int, number: int, file_name: str):
-    from include.ingest.load import CHUNK_ROWS
-
+def _python_rows(path, encoding: str, delimiter: str, offset: int, number: int, file_name: str,
+                 chunk_rows: int):
     decoding = "utf-8" if encoding == "utf-8-sig" else encoding   # the BOM lies before `offset`
     with path.open("rb") as raw:
         raw.seek(offset)
@@ -131,7 +131,7 @@ def _python_rows(path, encoding: str, delimiter: str, offset: int, number: int, 
             for number, cells in enumerate(reader, start=number):
                 if not _blank_row(cells):
                     batch.append((number, cells))
-                    if len(batch) >= CHUNK_ROWS:
+                    if len(batch) >= chunk_rows:
                         yield "rows", 0, batch
                         batch = []
         except csv.Error as exc:

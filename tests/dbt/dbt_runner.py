@@ -1,6 +1,6 @@
 """One `dbt build` per scenario; failures show dbt's own output.
 
-The builds of the whole test session run in one dbt process (include/dbt_process.py, dbtRunner as
+The builds of the whole test session run in one dbt process (tests/support/dbt_process.py, dbtRunner as
 the transform DAG runs dbt): a fresh `dbt` command first spends 4–6 s importing dbt, and these
 tests run ~40 builds. Tests about the `dbt` command itself use include.transform.run_dbt.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psycopg
 
-from include.dbt_process import DbtProcess
+from tests.support.dbt_process import DbtProcess
 from include.transform import dbt_arguments, dbt_run_env
 
 _process: DbtProcess | None = None

@@ -27,7 +27,7 @@ import psycopg
 import pytest
 
 from dbt_runner import build, by_key, dbt, query, target_of
-from include.scratch_db import scratch_database
+from tests.support.scratch_db import scratch_database
 from warehouse_rows import RawWriter, uscc
 
 D = dt.date.fromisoformat

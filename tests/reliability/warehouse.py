@@ -7,7 +7,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from include.scratch_db import scratch_database
+from tests.support.scratch_db import scratch_database
 
 PUBLISHED = ("marts", "export")
 EXPORT_FILES = ("financing_profile.parquet", "financing_profile.csv")

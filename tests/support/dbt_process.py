@@ -8,7 +8,7 @@ build's time is the build's.
         reply = dbt.invoke(dbt_arguments(["build"], as_of), env=dbt_run_env(conninfo))
         reply["success"], reply["output"]
 
-Protocol (`python -m include.dbt_process`): each line of standard input is a JSON object
+Protocol (`python -m tests.support.dbt_process`): each line of standard input is a JSON object
 {"args": [...], "env": {...}}; `env` is set in the process before the invocation (dbt reads the
 connection from the environment: dbt_project/profiles.yml). Each reply is one line
 {"success": bool, "error": str | null, "seconds": float, "output": str}, `output` being what dbt
@@ -57,7 +57,7 @@ class DbtProcess:
         if log is not None:
             log.parent.mkdir(parents=True, exist_ok=True)
             self.log = log.open("a")
-        self.proc = subprocess.Popen([sys.executable, "-m", "include.dbt_process"], cwd=PROJECT_DIR,
+        self.proc = subprocess.Popen([sys.executable, "-m", "tests.support.dbt_process"], cwd=PROJECT_DIR,
                                      env={**os.environ, "PYTHONPATH": _pythonpath()},
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self.log, text=True)   # no log: the caller's stderr

@@ -13,8 +13,6 @@ from airflow.sdk import dag, task
 from include import assets, feeds, ingest, quality, settings
 from include.run_context import AS_OF_PARAM, DEFAULT_ARGS, START_DATE, as_of_from
 
-LOAD_POOL = "warehouse_loads"
-
 
 def ingest_dag(feed_id: str):
     contract = feeds.get(feed_id)
@@ -40,7 +38,7 @@ def ingest_dag(feed_id: str):
         def find_new_files() -> list[str]:
             return ingest.pending_files(feed_id, conninfo=settings.warehouse_url())
 
-        @task(pool=LOAD_POOL, map_index_template="{{ file_name }}")
+        @task(pool=settings.LOAD_POOL, map_index_template="{{ file_name }}")
         def load(file_name: str) -> dict:
             return ingest.load_file(settings.warehouse_url(), feed_id, file_name)
 

@@ -17,7 +17,6 @@ from pathlib import Path
 from include import airflow_env, settings
 
 DAG_ORDER_TAIL = ("transform", "publish")
-AIRFLOW_POOLS = {"warehouse_loads": (2, "concurrent file loads into the warehouse")}
 SAMPLE_SUBJECTS = int(os.environ.get("SAMPLE_SUBJECTS", "2000"))
 
 
@@ -65,10 +64,19 @@ def prepare_airflow(env: dict) -> None:
     if not marker.exists():
         say("preparing Airflow's metadata database (first run only)…")
         _airflow(["db", "migrate"], env)
-        for name, (slots, description) in AIRFLOW_POOLS.items():
-            _airflow(["pools", "set", name, str(slots), description], env)
         marker.touch()
+    set_pools(env)
     _airflow(["dags", "reserialize"], env)
+
+
+def set_pools(env: dict) -> None:
+    """The load pool at `settings.load_pool_slots()`; set again only when that changed."""
+    slots = str(settings.load_pool_slots())
+    marker = Path(env["AIRFLOW_HOME"]) / ".load-pool-slots"
+    if marker.exists() and marker.read_text() == slots:
+        return
+    _airflow(["pools", "set", settings.LOAD_POOL, slots, settings.LOAD_POOL_DESCRIPTION], env)
+    marker.write_text(slots)
 
 
 def landing_is_empty(landing: Path) -> bool:
@@ -220,10 +228,14 @@ def main(argv: list[str]) -> int:
     if command == "warehouse-url":
         print(start_warehouse())
         return 0
+    if command == "pools":   # docker-compose's airflow-init: the same pool, from the same setting
+        _airflow(["pools", "set", settings.LOAD_POOL, str(settings.load_pool_slots()),
+                  settings.LOAD_POOL_DESCRIPTION], dict(os.environ))
+        return 0
     if command == "bench":
         bench = settings.REPO_ROOT / "bench" / "run_all.py"
         return subprocess.run([sys.executable, str(bench)]).returncode
-    say(f"unknown command {command!r}: run | airflow | psql | warehouse-url | bench")
+    say(f"unknown command {command!r}: run | airflow | psql | warehouse-url | pools | bench")
     return 2
 
 

@@ -28,6 +28,19 @@ def state_dir() -> Path:
     return _path("STATE_DIR", ".local")
 
 
+# The Airflow pool the ingest's file loads share: how many COPYs into the warehouse run at once.
+LOAD_POOL = "warehouse_loads"
+LOAD_POOL_DESCRIPTION = "concurrent file loads into the warehouse"
+
+
+def load_pool_slots() -> int:
+    """`WAREHOUSE_LOAD_SLOTS`, else 2 (one per core of a laptop); raise it with the warehouse's cores."""
+    raw = os.environ.get("WAREHOUSE_LOAD_SLOTS") or "2"
+    if not raw.isdigit() or int(raw) < 1:
+        raise SystemExit(f"WAREHOUSE_LOAD_SLOTS={raw!r} is not a positive whole number")
+    return int(raw)
+
+
 def today_in_shanghai() -> dt.date:
     return dt.datetime.now(SHANGHAI).date()
 

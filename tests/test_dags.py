@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from include import airflow_env, feeds
+from include import airflow_env, feeds, settings
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,7 @@ def test_no_cycles(dagbag):
 def test_loads_are_bounded_by_a_pool_and_retried_with_backoff(dagbag):
     dag = dagbag.get_dag("ingest_penalties")
     load = dag.get_task("load")
-    assert load.pool == "warehouse_loads"
+    assert load.pool == "warehouse_loads" == settings.LOAD_POOL
     assert load.retries >= 1 and load.retry_exponential_backoff
 
 

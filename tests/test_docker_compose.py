@@ -479,6 +479,9 @@ def test_production_doc_gives_the_commands_and_names_real_variables(env_example,
     assert not unknown, f"docs/production.md names variables the compose setup does not have: {sorted(unknown)}"
 
 
-def test_init_creates_the_pool_the_ingest_dags_use():
+def test_init_creates_the_pool_the_ingest_dags_use(compose):
     text = (REPO / "docker-compose.yml").read_text()
-    assert re.search(r"airflow pools set warehouse_loads \d+", text)
+    # one size, from include/settings.py: the init sets the pool through the same code as `make run`
+    assert "python -m include.pipeline pools" in text
+    assert not re.search(r"airflow pools set warehouse_loads \d", text), "a second pool size in compose"
+    assert "WAREHOUSE_LOAD_SLOTS" in service_env(compose, "airflow-init")

@@ -200,11 +200,12 @@ def _earlier_delivery(conn: psycopg.Connection, feed: str, sha256: str, file_nam
 def _record(conn: psycopg.Connection, outcome: dict, size_bytes: int, received_at: dt.datetime) -> None:
     conn.execute(
         "insert into audit.file_ledger (feed, file_name, sha256, size_bytes, received_at, rows_read, rows_loaded,"
-        " rows_quarantined, status, reason, detail, unit, unit_uscc)"
-        " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        " rows_quarantined, status, reason, detail, unit, unit_uscc, instruction)"
+        " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
         (outcome["feed"], outcome["file_name"], outcome["sha256"], size_bytes, received_at, outcome["rows_read"],
          outcome["rows_loaded"], outcome["rows_quarantined"], outcome["status"], outcome["reason"],
-         json.dumps(outcome.get("detail") or {}, ensure_ascii=False), *feed_contracts.get(outcome["feed"]).reporting_unit))
+         json.dumps(outcome.get("detail") or {}, ensure_ascii=False), *feed_contracts.get(outcome["feed"]).reporting_unit,
+         corrections.file_instruction(outcome["reason"]) if outcome["status"] == "rejected" else None))
 
 
 def _load_rows(conn: psycopg.Connection, contract, path: Path, file_name: str, fp, received_at) -> dict:

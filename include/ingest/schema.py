@@ -74,7 +74,8 @@ QUARANTINE_RETURNS = (("unit", "text"), ("unit_uscc", "text"), ("column_header",
                       ("instruction", "text"), ("cells", "jsonb"), ("correction_key", "jsonb"),
                       ("corrected_at", "timestamptz"), ("corrected_by_file", "text"),
                       ("corrected_by_sha256", "text"))
-LEDGER_RETURNS = (("unit", "text"), ("unit_uscc", "text"))   # the feed's reporting_unit
+# The feed's reporting_unit, and for a rejected file what to do (include/corrections.py).
+LEDGER_RETURNS = (("unit", "text"), ("unit_uscc", "text"), ("instruction", "text"))
 # The open (uncorrected) rejected rows of a feed, by key: what each load matches its rows against.
 QUARANTINE_OPEN_INDEX = """
 create index if not exists quarantine_open on audit.quarantine (feed, correction_key)

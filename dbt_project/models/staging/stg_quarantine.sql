@@ -1,0 +1,34 @@
+-- 隔离区（规范化）: every problem of a delivered row as audit.quarantine holds it, for the marts of
+-- returns and corrections (docs/departments.md). Only what may leave `audit`: the row's cells and
+-- the message (which quote the value in clear) stay there; a value that is, or may be, a personal
+-- identity number is masked (`640102********1234`, docs/spec/DOMAIN.md §8) — every value of an
+-- `id` column, and any value shaped like a resident ID.
+{{ config(materialized='table') }}
+select
+    q.id as quarantine_id,
+    q.feed,
+    q.file_name,
+    q.sha256,
+    q.row_number,
+    q.column_name,
+    coalesce(q.column_header, q.column_name) as column_header,
+    q.rule,
+    case
+        when q.value is null then null
+        when (q.feed, q.column_name) in (('penalties', 'id_no'), ('licenses', 'id_no'), ('dishonest_debtors', 'subject_id'),
+                                         ('commitments', 'uscc'), ('objections', 'uscc'))
+             or btrim(q.value) ~ '^[1-8][0-9]{5}(18|19|20)[0-9]{2}[01][0-9][0-3][0-9]{4}[0-9Xx]$'
+        then case when length(btrim(q.value)) > 10
+                  then left(btrim(q.value), 6) || repeat('*', length(btrim(q.value)) - 10) || right(btrim(q.value), 4)
+                  else repeat('*', length(btrim(q.value))) end
+        else q.value
+    end as value,
+    q.severity,
+    q.reference_date,
+    q.unit,
+    q.unit_uscc,
+    coalesce(q.instruction, '请按问题核对后重新报送该行') as instruction,
+    q.corrected_at,
+    q.corrected_by_file,
+    q.corrected_by_sha256
+from {{ source('audit', 'quarantine') }} as q

@@ -15,6 +15,6 @@ select
     l.rows_read,
     l.rows_loaded,
     l.rows_quarantined,
-    l.unit,
-    l.unit_uscc
+    coalesce(l.unit, '未指定报送单位') as unit,   -- NULL only for a row not written by the ingest
+    coalesce(l.unit_uscc, '-') as unit_uscc
 from {{ source('audit', 'file_ledger') }} as l

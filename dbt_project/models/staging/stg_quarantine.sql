@@ -25,10 +25,14 @@ select
     end as value,
     q.severity,
     q.reference_date,
-    q.unit,
-    q.unit_uscc,
+    -- written by the ingest (the ledger's reporting unit when the row names none); a row written
+    -- otherwise (by hand, by an older version whose state was not migrated) goes to its file's
+    coalesce(q.unit, l.unit, '未指定报送单位') as unit,
+    coalesce(q.unit_uscc, l.unit_uscc, '-') as unit_uscc,
     coalesce(q.instruction, '请按问题核对后重新报送该行') as instruction,
     q.corrected_at,
     q.corrected_by_file,
     q.corrected_by_sha256
 from {{ source('audit', 'quarantine') }} as q
+left join {{ source('audit', 'file_ledger') }} as l
+  on l.feed = q.feed and l.sha256 = q.sha256 and l.status = 'loaded'

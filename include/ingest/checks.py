@@ -414,7 +414,7 @@ class RowChecker:
         if self.feed.unit_columns:
             name, uscc = (self._normalised(c, cells) for c in self.feed.unit_columns)
             if uscc:   # a row without its unit's code goes back to the feed's reporting unit
-                unit, unit_uscc = name or unit, uscc
+                unit, unit_uscc = name, uscc   # a blank name: the unit's other rows name it
         key = [(v.replace("\x00", "") if v else v)
                for v in (self._normalised(c, cells) for c in self.feed.correction_columns)]
         # jsonb cannot hold a NUL (U+0000): a cell's NUL is dropped here (the quarantine's

@@ -4,8 +4,16 @@
 -- what to do (include/corrections.py), and when and by which later file it was corrected. The
 -- same content as the units' correction workbooks (include/workbooks.py). As of as_of: files
 -- delivered after it are not here yet, corrections after it are still open.
+with unit_names as (
+    -- a unit's name from its rows (a row may give the unit's code but leave its name blank)
+    select unit_uscc, max(unit) as unit
+    from (select unit_uscc, unit from {{ ref('stg_quarantine') }} where unit is not null
+          union all
+          select source_unit_uscc, source_unit from {{ ref('stg_double_publicity_rows') }}) as n
+    group by unit_uscc
+)
 select
-    q.unit,
+    coalesce(q.unit, n.unit, '（未填单位名称）') as unit,
     q.unit_uscc,
     q.feed,
     q.file_name,
@@ -23,5 +31,6 @@ select
 from {{ ref('stg_quarantine') }} as q
 join {{ ref('stg_file_ledger') }} as l
   on l.feed = q.feed and l.sha256 = q.sha256 and l.status = 'loaded'
+left join unit_names as n on n.unit_uscc = q.unit_uscc
 where q.severity = 'error'
   and l.received_on <= {{ as_of() }}

@@ -27,7 +27,8 @@ select
     q.reference_date,
     -- written by the ingest (the ledger's reporting unit when the row names none); a row written
     -- otherwise (by hand, by an older version whose state was not migrated) goes to its file's
-    coalesce(q.unit, l.unit, '未指定报送单位') as unit,
+    -- (NULL for a row naming its unit's code but not its name: marts name it from the unit's other rows)
+    case when q.unit_uscc is null then coalesce(q.unit, l.unit, '未指定报送单位') else q.unit end as unit,
     coalesce(q.unit_uscc, l.unit_uscc, '-') as unit_uscc,
     coalesce(q.instruction, '请按问题核对后重新报送该行') as instruction,
     q.corrected_at,

@@ -9,7 +9,7 @@ The unit 银川市测试局 (BUREAU) delivers, for June 2026 (AS_OF 2026-06-30):
     row 5  D3 without 违法事实                                          → rejected (required)
   a penalties file without the contract's columns, delivered 06-12    → rejected whole (发改委's)
   penalties file 2, delivered 2026-06-15 09:00: row 3 D2 corrected (TENCENT), reported 06-15
-  ledger: June 2026, 0 licence and 4 penalty decisions.
+  ledger: June 2026, 3 licence (none delivered) and 4 penalty decisions.
 """
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def warehouse(scratch_db, tmp_path_factory):
             mtime=dt.datetime(2026, 6, 12, 10, 0, tzinfo=SH))
     deliver(landing, "ledgers", "台账_202606.csv",
             csv_text([["部门名称", "部门统一社会信用代码", "月份", "行政许可决定数", "行政处罚决定数"],
-                      [UNIT, BUREAU, "2026-06", "0", "4"]]),
+                      [UNIT, BUREAU, "2026-06", "3", "4"]]),
             mtime=dt.datetime(2026, 6, 20, 10, 0, tzinfo=SH))
     for feed, name in (("penalties", FILE1), ("penalties", "没有表头.csv"), ("ledgers", "台账_202606.csv")):
         load_file(scratch_db, feed, name, landing)
@@ -100,22 +100,24 @@ def test_unit_indicators_of_the_hand_worked_unit(warehouse):
     assert got == {
         # codes delivered in June: ALIBABA, TENCENT loaded, …852A rejected → 1 / 3
         "I01": (1, 3, Decimal("0.333333"), False, False),
-        # reported and decided in June: D1, D2 (file 2) = 2 of the ledger's 4 penalty decisions
-        "I02": (2, 4, Decimal("0.500000"), False, False),
+        # reported and decided in June: D1, D2 (file 2) = 2 of the ledger's 4 penalty decisions, and
+        # none of its 3 licence decisions: together min(2, 7) / 7
+        "I02": (2, 7, Decimal("0.285714"), False, False),
+        "I02_license": (0, 3, Decimal("0.000000"), False, False),
         "I02_penalty": (2, 4, Decimal("0.500000"), False, False),
         # rows read: D1, D2 (file 2) without issue; D2, D3 (file 1) rejected → 2 / 4
         "I03": (2, 4, Decimal("0.500000"), False, False),
         # D1 reported 06-03 ≤ 06-10 (7 working days after 06-01); D2 06-15 > 06-11 → 1 / 2
         "I04": (1, 2, Decimal("0.500000"), False, False),
-    }   # no I02_license: the ledger has no licence decisions (no denominator)
+    }
     bulletin = query(warehouse["url"], "select indicator_id, shortfall from marts_build.unit_bulletin"
                      " where unit_uscc = %s order by indicator_id", (BUREAU,))
     # I01's target is "< 0.0001": below it, but no count of records makes up for it (no shortfall)
-    assert bulletin == [("I01", None), ("I02", 2), ("I02_penalty", 2), ("I03", 2), ("I04", 1)]
+    assert bulletin == [("I01", None), ("I02", 5), ("I02_license", 3), ("I02_penalty", 2), ("I03", 2), ("I04", 1)]
     jurisdiction = {r[0]: r[1:] for r in query(
         warehouse["url"], "select indicator_id, numerator, denominator from marts_build.indicator_scorecard"
         " where indicator_id like 'I02%%'")}
-    assert jurisdiction == {"I02": (2, 4), "I02_license": (0, 0), "I02_penalty": (2, 4)}
+    assert jurisdiction == {"I02": (2, 7), "I02_license": (0, 3), "I02_penalty": (2, 4)}
 
 
 def test_unit_corrections_is_what_the_workbook_says(warehouse, tmp_path):

@@ -18,9 +18,9 @@ import hashlib
 from decimal import Decimal
 
 import pytest
+from dbt_runner import build, query
 from openpyxl import load_workbook
 
-from dbt_runner import build, query
 from include import workbooks
 from include.ingest import ensure_schemas, load_file
 from tests.ingest.helpers import ALIBABA, BUREAU, TENCENT, csv_text, deliver
@@ -74,7 +74,7 @@ def test_quarantine_keeps_the_unit_the_instruction_and_the_correction(warehouse)
                  " cells ->> '统一社会信用代码', corrected_at, corrected_by_file from audit.quarantine order by row_number")
     assert rows == [
         (4, UNIT, BUREAU, "统一社会信用代码", "“统一社会信用代码”校验位错误，应为F（第18位），请核对后重新报送该行",
-         ["银测罚〔2026〕2号", BUREAU], BAD_CODE, dt.datetime(2026, 6, 15, 1, 0, tzinfo=dt.timezone.utc), FILE2),
+         ["银测罚〔2026〕2号", BUREAU], BAD_CODE, dt.datetime(2026, 6, 15, 1, 0, tzinfo=dt.UTC), FILE2),
         (5, UNIT, BUREAU, "违法事实", "“违法事实”为必填项，请补充后重新报送该行",
          ["银测罚〔2026〕3号", BUREAU], ALIBABA, None, None)]
     # the rejected file goes to the feed's reporting unit, with what to do

@@ -563,22 +563,19 @@ def test_cli_writes_and_prints_summary(tmp_path):
 
 
 # ---- the second run: the departments' resubmission ----------------------------------------------
-def test_resubmission_corrects_every_second_broken_check_row(sample, tmp_path):
+def test_resubmission_corrects_every_second_broken_check_row(tmp_path):
     """include/sample_data/resubmit.py: the rows whose subject code has a wrong check character
     (counted by the generator as `broken_check`), every second one with the right check
     character, in one file per feed delivered on AS_OF at 09:00; written once."""
-    import shutil
-
     from include.ingest.codes import ric_problem, uscc_problem
     from include.sample_data.resubmit import resubmission_name, write_resubmissions
 
-    landing, summary, _, _ = sample
-    for feed in ("penalties", "licenses"):
-        shutil.copytree(landing / feed, tmp_path / feed)
+    # 1,000 subjects: 2 broken-check rows in each of penalties and licenses (seed 7)
+    summary = write_sample(tmp_path, 1000, AS_OF, seed=SEED)
     written = write_resubmissions(tmp_path, AS_OF)
     assert write_resubmissions(tmp_path, AS_OF) == []          # a second call writes nothing
     broken = {feed: summary["defects"][feed].get("broken_check", 0) for feed in ("penalties", "licenses")}
-    assert sum(broken.values()) > 0, summary["defects"]         # the sample has something to correct
+    assert broken == {"penalties": 2, "licenses": 2}, summary["defects"]
     assert sorted(p.name for p in written) == sorted(resubmission_name(f, AS_OF) for f, n in broken.items() if n)
     for path in written:
         feed = path.parent.name

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from include import assets, export, publish as publication, quality, settings, transform
+from include import assets, export, publish as publication, quality, settings, transform, workbooks
 from include.run_context import AS_OF_PARAM, DEFAULT_ARGS, START_DATE, as_of_from
 
 
@@ -53,8 +53,15 @@ def publish():
         return str(transform.write_docs(settings.warehouse_url(), as_of,
                                         settings.export_dir() / as_of.isoformat() / "dbt-docs"))
 
+    @task
+    def correction_workbooks(published: dict, params=None, dag_run=None) -> dict:
+        # one workbook per data-source unit with problems, from the tables just published
+        as_of = _as_of(params, dag_run)
+        return workbooks.write_workbooks(settings.warehouse_url(), as_of, workbooks.workbooks_folder(as_of))
+
     published = swap_in(publication_gate())
     write_exports(published)
+    correction_workbooks(published)
     published >> analyst_docs()
 
 

@@ -104,6 +104,35 @@ def scorecard_lines(conn, as_of: dt.date) -> list[str]:
     return lines
 
 
+def returns_lines(conn, as_of: dt.date, limit: int = 8) -> list[str]:
+    """Returns to departments and 通报 (docs/departments.md): per unit over all months, then the
+    units below target in the latest month of the window that has a 通报."""
+    if not _table_exists(conn, "marts.unit_returns"):
+        return ["  (nothing published yet)"]
+    rows = conn.execute("""
+        select unit, sum(returned_rows), sum(corrected_rows), sum(open_rows), sum(rejected_files),
+               round(sum(corrected_rows)::numeric / nullif(sum(returned_rows), 0), 4)
+        from marts.unit_returns where as_of = %s
+        group by unit_uscc, unit order by sum(open_rows) desc, sum(rejected_files) desc, unit limit %s""",
+                        (as_of, limit)).fetchall()
+    lines = [f"  {_pad('unit', 34)}{'returned':>9}{'corrected':>10}{'open':>6}{'files':>6}{'纠正率':>8}"]
+    for unit, returned, corrected, still_open, files, rate in rows:
+        lines.append(f"  {_pad(unit or '—', 34)}{returned:>9}{corrected:>10}{still_open:>6}{files:>6}{_fmt(rate):>9}")
+    if not rows:
+        lines = ["  no rows or files returned"]
+    if _table_exists(conn, "marts.unit_bulletin"):
+        bulletin = conn.execute("""
+            select month, unit, indicator_id, value, comparator, target, numerator, denominator
+            from marts.unit_bulletin
+            where as_of = %s and month = (select max(month) from marts.unit_bulletin where as_of = %s)
+            order by indicator_id, value, unit limit %s""", (as_of, as_of, limit)).fetchall()
+        if bulletin:
+            lines.append(f"  通报 {bulletin[0][0]:%Y-%m} (below target; all: marts.unit_bulletin):")
+            lines += [f"    {ind:<12} {_pad(unit or '—', 32)}{_fmt(value):>8} {comparator} {_fmt(target)}"
+                      f" ({_fmt(num)}/{_fmt(den)})" for _, unit, ind, value, comparator, target, num, den in bulletin]
+    return lines
+
+
 def publication(conn, as_of: dt.date):
     if not _table_exists(conn, "audit.publication_log"):
         return None
@@ -141,6 +170,8 @@ def print_summary(url: str, as_of: dt.date, export_dir: Path, landing_dir: Path 
         print("\n".join(gate_lines(conn, as_of)))
         print("\nIndicator scorecard (whole jurisdiction):")
         print("\n".join(scorecard_lines(conn, as_of)))
+        print("\nReturned to departments (marts.unit_returns; workbooks under quality/corrections):")
+        print("\n".join(returns_lines(conn, as_of)))
         published = publication(conn, as_of)
     out = export_dir / as_of.isoformat()
     manifest = out / "manifest.json"
@@ -155,6 +186,8 @@ def print_summary(url: str, as_of: dt.date, export_dir: Path, landing_dir: Path 
             if "feeds" not in page.parts:  # one site per feed too; the folder says where
                 print(f"                {page}")
         print(f"  dbt docs:     {out / 'dbt-docs' / 'index.html'}")
+        books = sorted((out / "quality" / "corrections").glob("*.xlsx"))
+        print(f"  workbooks:    {len(books)} correction workbooks under {out / 'quality' / 'corrections'}")
         return True
     print("  NOT published for this AS_OF: see the failures above and the DAG logs")
     return False

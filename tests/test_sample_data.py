@@ -560,3 +560,29 @@ def test_cli_writes_and_prints_summary(tmp_path):
          "--seed", "5", "--landing", str(tmp_path)], cwd=REPO, capture_output=True, text=True, check=True)
     assert '"subjects": 40' in result.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(FEEDS)
+
+
+# ---- the second run: the departments' resubmission ----------------------------------------------
+def test_resubmission_corrects_every_second_broken_check_row(tmp_path):
+    """include/sample_data/resubmit.py: the rows whose subject code has a wrong check character
+    (counted by the generator as `broken_check`), every second one with the right check
+    character, in one file per feed delivered on AS_OF at 09:00; written once."""
+    from include.ingest.codes import ric_problem, uscc_problem
+    from include.sample_data.resubmit import resubmission_name, write_resubmissions
+
+    # 1,000 subjects: 2 broken-check rows in each of penalties and licenses (seed 7)
+    summary = write_sample(tmp_path, 1000, AS_OF, seed=SEED)
+    written = write_resubmissions(tmp_path, AS_OF)
+    assert write_resubmissions(tmp_path, AS_OF) == []          # a second call writes nothing
+    broken = {feed: summary["defects"][feed].get("broken_check", 0) for feed in ("penalties", "licenses")}
+    assert broken == {"penalties": 2, "licenses": 2}, summary["defects"]
+    assert sorted(p.name for p in written) == sorted(resubmission_name(f, AS_OF) for f, n in broken.items() if n)
+    for path in written:
+        feed = path.parent.name
+        header, rows = read_delivery(path, feed)
+        assert len(rows) == (broken[feed] + 1) // 2             # every second of them: 1st, 3rd, …
+        for row in rows:
+            codes = [row[c] for c in ("uscc", "id_no") if row.get(c)]
+            assert codes and all(uscc_problem(c) is None or ric_problem(c) is None for c in codes), row
+        arrived = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone(dt.timedelta(hours=8)))
+        assert arrived == dt.datetime(2026, 6, 30, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))

@@ -72,6 +72,15 @@ class Feed:
     reference_date: tuple[str, ...] = ()   # date columns tried in order; then the arrival date
     rules: tuple[Rule, ...] = ()
     path: Path | None = None
+    # The department that delivers the feed (name, uscc): its rejected files go back to it, and
+    # its rows' problems too unless `unit_columns` name the row's own 数据来源单位.
+    reporting_unit: tuple[str, str] = ("", "")
+    unit_columns: tuple[str, ...] = ()      # (name column, uscc column) of the row's data-source unit
+    correction_key: tuple[str, ...] = ()    # matches a resubmitted row to a quarantined one
+
+    @property
+    def correction_columns(self) -> tuple[str, ...]:
+        return self.correction_key or self.business_key
 
     @property
     def column_names(self) -> list[str]:
@@ -189,9 +198,21 @@ def parse_contract(path: Path) -> Feed:
         if columns[names.index(name)].type != "date":
             raise _fail(path, f"reference_date column {name!r} is not a date")
     rules = tuple(_rule(path, r, set(names)) for r in raw.get("rules") or [])
+    unit = raw.get("reporting_unit") or {"name": "未指定报送单位", "uscc": "-"}
+    if not (isinstance(unit, dict) and set(unit) == {"name", "uscc"}
+            and all(isinstance(unit[k], str) and unit[k].strip() for k in unit)):
+        raise _fail(path, f"reporting_unit must be {{name: <department>, uscc: <its code>}}, got {unit!r}")
+    unit_columns = _as_values(path, "unit_columns", raw.get("unit_columns") or [])
+    if unit_columns and len(unit_columns) != 2:
+        raise _fail(path, "unit_columns must be [<name column>, <uscc column>]")
+    correction_key = _as_values(path, "correction_key", raw.get("correction_key") or [])
+    for name in unit_columns + correction_key:
+        if name not in names:
+            raise _fail(path, f"unknown column {name!r} in unit_columns/correction_key")
     return Feed(id=feed_id, title=str(raw.get("title", feed_id)), description=str(raw.get("description", "")),
                 columns=columns, business_key=business_key, reference_date=reference, rules=rules,
-                path=path)
+                path=path, reporting_unit=(unit["name"].strip(), unit["uscc"].strip()),
+                unit_columns=unit_columns, correction_key=correction_key)
 
 
 @functools.cache

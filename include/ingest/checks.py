@@ -10,6 +10,7 @@ same rows and the same messages.
 """
 from __future__ import annotations
 
+import json
 import re
 import struct
 from dataclasses import dataclass
@@ -385,6 +386,43 @@ class RowChecker:
     @staticmethod
     def _describe(cond: dict) -> str:
         return " and ".join(f"{c} is {'/'.join(v)}" for c, v in cond.items())
+
+    # -- giving a row back (docs/departments.md) ------------------------------------------------
+    def header_of(self, column: str | None) -> str | None:
+        """The header a person sees for a problem's column (a contract column's, as in the file)."""
+        if column in self.index:
+            return self.plan[self.index[column]][2]
+        return column
+
+    def _normalised(self, name: str, cells: list) -> str | None:
+        """A contract column's value as raw stores it (text), else as cleaned: what keys compare."""
+        i = self.index[name]
+        pos = self.plan[i][1]
+        value = cells[pos] if pos is not None and pos < len(cells) else None
+        if values.is_blank(value):
+            return None
+        out = self.caches[i].outcome(value)
+        if isinstance(out, Bad) or out is None:
+            col = self.feed.columns[i]
+            return values.normalise_code(value) if col.type in ("uscc", "id") else values.clean_text(value)
+        return str(out)
+
+    def returned(self, cells: list) -> tuple[str | None, str | None, str, str]:
+        """(unit, unit_uscc, correction key as JSON, cells as JSON {header: cell}) of a row with a
+        problem: what audit.quarantine keeps to give the row back and to see it corrected."""
+        unit, unit_uscc = self.feed.reporting_unit
+        if self.feed.unit_columns:
+            name, uscc = (self._normalised(c, cells) for c in self.feed.unit_columns)
+            if uscc:   # a row without its unit's code goes back to the feed's reporting unit
+                unit, unit_uscc = name, uscc   # a blank name: the unit's other rows name it
+        key = [(v.replace("\x00", "") if v else v)
+               for v in (self._normalised(c, cells) for c in self.feed.correction_columns)]
+        # jsonb cannot hold a NUL (U+0000): a cell's NUL is dropped here (the quarantine's
+        # `value` and message show where it was).
+        shown = {k: (None if values.is_blank(c) else self.received_text(c).replace("\x00", ""))
+                 for k, c in zip(self.keys, cells)}
+        return (unit, unit_uscc, json.dumps(key, ensure_ascii=False),
+                json.dumps(shown, ensure_ascii=False))
 
     def reference_date_of(self, cells: list) -> str | None:
         """The row's date for the indicators' window: the first readable reference date column,

@@ -27,8 +27,8 @@ import psycopg
 from psycopg import sql
 from psycopg.copy import LibpqWriter
 
+from include import corrections, settings
 from include import feeds as feed_contracts
-from include import settings
 from include.ingest import pgbinary, schema
 from include.ingest.checks import Problem, RowChecker, copy_text
 from include.ingest.readers import FileRejected, fingerprint, open_delivery
@@ -39,7 +39,8 @@ QUEUED_CHUNKS = 3            # chunks checked ahead of the server at most: memor
 SPOOL_IN_MEMORY = 4 << 20    # quarantine rows beyond this go to a temporary file
 COLLECT_AFTER_BYTES = 16 << 20   # a file this large leaves enough garbage to pay a full gc.collect()
 QUARANTINE_COLUMNS = ("feed", "file_name", "sha256", "row_number", "column_name", "rule", "value",
-                      "message", "severity", "reference_date")
+                      "message", "severity", "reference_date", "unit", "unit_uscc", "correction_key", "cells",
+                      "column_header", "instruction")
 
 _schemas_ready: set[tuple[str, str]] = set()
 
@@ -199,10 +200,12 @@ def _earlier_delivery(conn: psycopg.Connection, feed: str, sha256: str, file_nam
 def _record(conn: psycopg.Connection, outcome: dict, size_bytes: int, received_at: dt.datetime) -> None:
     conn.execute(
         "insert into audit.file_ledger (feed, file_name, sha256, size_bytes, received_at, rows_read, rows_loaded,"
-        " rows_quarantined, status, reason, detail) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        " rows_quarantined, status, reason, detail, unit, unit_uscc, instruction)"
+        " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
         (outcome["feed"], outcome["file_name"], outcome["sha256"], size_bytes, received_at, outcome["rows_read"],
          outcome["rows_loaded"], outcome["rows_quarantined"], outcome["status"], outcome["reason"],
-         json.dumps(outcome.get("detail") or {}, ensure_ascii=False)))
+         json.dumps(outcome.get("detail") or {}, ensure_ascii=False), *feed_contracts.get(outcome["feed"]).reporting_unit,
+         corrections.file_instruction(outcome["reason"]) if outcome["status"] == "rejected" else None))
 
 
 def _load_rows(conn: psycopg.Connection, contract, path: Path, file_name: str, fp, received_at) -> dict:
@@ -233,6 +236,8 @@ def _load_rows(conn: psycopg.Connection, contract, path: Path, file_name: str, f
     finally:
         delivery.close()
     read, loaded, quarantined = counts
+    if loaded:
+        mark_corrections(conn, contract, file_name, fp.sha256, received_at)
     # The header once per file (the rows' `_received` hold the cells only): audit.received_rows.
     detail = dict(delivery.detail, header_row=delivery.header_row, **checker.received_detail())
     outcome = _result(contract.id, file_name, fp.sha256, "loaded", read, loaded, quarantined)
@@ -307,7 +312,7 @@ def _python_chunk(copy, checker: RowChecker, chunk: list, spool, q_prefix: str, 
         write_chunk(copy, lines)
     for number, cells, problems, rejected in flagged:
         counts[2] += rejected
-        _spool(spool, q_prefix, number, problems, checker.reference_date_of(cells))
+        _spool(spool, q_prefix, number, problems, checker.reference_date_of(cells), checker, cells)
 
 
 def _copy_blocks(conn, copy_raw, blocks, columnar, spool, feed: str, file_name: str,
@@ -369,11 +374,45 @@ def _copy_blocks(conn, copy_raw, blocks, columnar, spool, feed: str, file_name: 
     return tuple(counts)
 
 
-def _spool(spool, prefix: str, number: int, problems: list[Problem], reference_date: str | None) -> None:
+def _spool(spool, prefix: str, number: int, problems: list[Problem], reference_date: str | None,
+           checker: RowChecker, cells: list) -> None:
     ref = reference_date or "\\N"
+    unit, unit_uscc, key, shown = map(copy_text, checker.returned(cells))
     for p in problems:
+        header = checker.header_of(p.column_name)
         spool.write(f"{prefix}{number}\t{copy_text(p.column_name)}\t{copy_text(p.rule)}\t{copy_text(p.value)}\t"
-                    f"{copy_text(p.message)}\t{p.severity}\t{ref}\n")
+                    f"{copy_text(p.message)}\t{p.severity}\t{ref}\t{unit}\t{unit_uscc}\t{key}\t{shown}\t"
+                    f"{copy_text(header)}\t{copy_text(corrections.row_instruction(p.rule, header, p.value))}\n")
+
+
+def correction_key_sql(contract) -> sql.Composable:
+    """The correction key of a raw.<feed> row `r`, as `checks.RowChecker.returned` writes it for a
+    quarantined row: a JSON array of the key columns' normalised text (dates YYYY-MM-DD)."""
+    parts = []
+    for name in contract.correction_columns:
+        column = sql.Identifier("r", name)
+        if contract.column(name).pg_type == "date":
+            parts.append(sql.SQL("to_char({}, 'YYYY-MM-DD')").format(column))
+        else:
+            parts.append(sql.SQL("{}::text").format(column))
+    return sql.SQL("jsonb_build_array({})").format(sql.SQL(", ").join(parts))
+
+
+def mark_corrections(conn, contract, file_name: str, sha256: str, received_at: dt.datetime) -> int:
+    """A resubmission: the open rejected rows of this feed whose correction key a row of this
+    file (just loaded, same transaction) has are corrected, at this file's delivery time, by it.
+    Looked for only when the feed has open rows; then raw.<feed> is scanned once for this file's
+    rows (it has no index, docs/internals.md), and the open rows are found by `quarantine_open`."""
+    if not conn.execute("select exists (select from audit.quarantine where feed = %s and corrected_at is null"
+                        " and severity = 'error')", (contract.id,)).fetchone()[0]:
+        return 0
+    statement = sql.SQL(
+        "update audit.quarantine as q set corrected_at = %s, corrected_by_file = %s, corrected_by_sha256 = %s"
+        " from (select distinct {key} as correction_key from {raw} as r where r._file_sha256 = %s) as k"
+        " where q.feed = %s and q.corrected_at is null and q.severity = 'error'"
+        " and q.correction_key = k.correction_key and q.sha256 <> %s").format(
+            key=correction_key_sql(contract), raw=sql.Identifier("raw", contract.id))
+    return conn.execute(statement, (received_at, file_name, sha256, sha256, contract.id, sha256)).rowcount
 
 
 def _copy_quarantine(conn, spool) -> None:

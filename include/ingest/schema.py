@@ -64,6 +64,22 @@ create table if not exists audit.quarantine (
     reference_date date
 )"""
 QUARANTINE_INDEX = "create index if not exists quarantine_by_file on audit.quarantine (feed, sha256)"
+# What it takes to give a row back to the unit that sent it and to see it corrected
+# (docs/departments.md): the data-source unit (the row's 数据来源单位 columns, else the feed's
+# reporting_unit), the header as the file had it, the instruction (include/corrections.py), the
+# row's cells as received (header → cell), its correction key (the contract's correction_key,
+# normalised as raw stores it) and, once a later delivery loads a row with the same key, when and
+# by which file it was corrected. Added in place: states made before keep their rows.
+QUARANTINE_RETURNS = (("unit", "text"), ("unit_uscc", "text"), ("column_header", "text"),
+                      ("instruction", "text"), ("cells", "jsonb"), ("correction_key", "jsonb"),
+                      ("corrected_at", "timestamptz"), ("corrected_by_file", "text"),
+                      ("corrected_by_sha256", "text"))
+# The feed's reporting_unit, and for a rejected file what to do (include/corrections.py).
+LEDGER_RETURNS = (("unit", "text"), ("unit_uscc", "text"), ("instruction", "text"))
+# The open (uncorrected) rejected rows of a feed, by key: what each load matches its rows against.
+QUARANTINE_OPEN_INDEX = """
+create index if not exists quarantine_open on audit.quarantine (feed, correction_key)
+    where corrected_at is null and severity = 'error'"""
 # A loaded row as the file said it: `_received` with its elided cells (NULL elements, or a NULL
 # array when every cell was elided) filled in from the raw columns they equal, and the header
 # from the file's ledger row. Dynamic SQL, as raw.<feed> differs per feed; identifiers quoted
@@ -183,7 +199,8 @@ def _column_type(conn: psycopg.Connection, table: str, column: str) -> str | Non
 
 def _up_to_date(conn: psycopg.Connection, feeds: list[Feed]) -> bool:
     """Whether the audit tables and every wanted raw table exist with their columns and index."""
-    names = ["audit.file_ledger", "audit.quarantine", "audit.file_ledger_taken_once", "audit.quarantine_by_file"]
+    names = ["audit.file_ledger", "audit.quarantine", "audit.file_ledger_taken_once", "audit.quarantine_by_file",
+             "audit.quarantine_open"]
     present = conn.execute("select count(to_regclass(n)) from unnest(%s::text[]) n", (names,)).fetchone()[0]
     if present != len(names):
         return False
@@ -200,8 +217,9 @@ def _up_to_date(conn: psycopg.Connection, feeds: list[Feed]) -> bool:
         return False
     if conn.execute("select to_regprocedure('audit.received_rows(text, text)') is null").fetchone()[0]:
         return False
-    if not conn.execute("select count(*) from pg_attribute where attrelid = 'audit.file_ledger'::regclass"
-                        " and attname = 'load_xid' and not attisdropped").fetchone()[0]:
+    if conn.execute("select count(*) from pg_attribute where attrelid = any(array['audit.file_ledger'::regclass,"
+                    " 'audit.quarantine'::regclass]) and attname = any(%s) and not attisdropped",
+                    (["load_xid", "corrected_by_sha256", "unit_uscc"],)).fetchone()[0] != 4:
         return False
     return all(have.get((f.id, name)) == typ.replace(" not null", "")
                for f in feeds for name, typ in raw_columns(f))
@@ -224,9 +242,25 @@ def ensure_schemas(conninfo: str, feed_ids: list[str] | None = None) -> None:
         conn.execute(LEDGER_UNIQUE)
         conn.execute(QUARANTINE_DDL)
         conn.execute(QUARANTINE_INDEX)
+        _add_return_columns(conn, contracts)
         conn.execute(RECEIVED_ROWS)
         for feed in wanted:
             _create_raw_table(conn, feed)
+
+
+def _add_return_columns(conn: psycopg.Connection, contracts: dict) -> None:
+    """The columns of returns and corrections, added in place; rows recorded before them are
+    attributed to their feed's reporting unit (their rows' own units were not kept)."""
+    for table, columns in (("quarantine", QUARANTINE_RETURNS), ("file_ledger", LEDGER_RETURNS)):
+        for name, typ in columns:
+            conn.execute(sql.SQL("alter table {} add column if not exists {} {}").format(
+                sql.Identifier("audit", table), sql.Identifier(name), sql.SQL(typ)))
+        conn.execute(sql.SQL("update {} as t set unit = u.unit, unit_uscc = u.uscc"
+                             " from unnest(%s::text[], %s::text[], %s::text[]) as u(feed, unit, uscc)"
+                             " where t.feed = u.feed and t.unit_uscc is null").format(sql.Identifier("audit", table)),
+                     ([f.id for f in contracts.values()], [f.reporting_unit[0] for f in contracts.values()],
+                      [f.reporting_unit[1] for f in contracts.values()]))
+    conn.execute(QUARANTINE_OPEN_INDEX)
 
 
 def analyze_feed(conninfo: str, feed: str) -> None:

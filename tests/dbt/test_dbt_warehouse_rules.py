@@ -299,9 +299,10 @@ def _ratio(n, d):
 
 def test_scorecard_shape(warehouse):
     card = _scorecard(warehouse)
-    assert len(card) == 7 + 11 * 4                    # I01–I07 for all; 11 ids × (all + 3 regions)
+    assert len(card) == 9 + 11 * 4                    # I01–I07, I02_license/_penalty for all; 11 ids × (all + 3 regions)
     assert {k[1] for k in card} == {"all", A, B, C}
-    assert all(k[1] == "all" for k in card if k[0] in ("I01", "I02", "I03", "I04", "I05", "I06", "I07"))
+    assert all(k[1] == "all" for k in card if k[0] in ("I01", "I02", "I02_license", "I02_penalty", "I03", "I04", "I05",
+                                                        "I06", "I07"))
 
 
 def test_indicators_i01_to_i07(warehouse):
@@ -310,6 +311,9 @@ def test_indicators_i01_to_i07(warehouse):
     assert card[("I01", "all")] == (*_ratio(3, 14), False)
     # I02: Σ min(loaded, ledger): 2022-03 min(2,3) + 2022-01 min(3,2) + 2022-04 min(1,1); 2021-05 outside W
     assert card[("I02", "all")] == (*_ratio(5, 6), False)
+    # apart: licences 2022-04 min(1,1) / 1; penalties 2022-03 min(2,3) + 2022-01 min(3,2) / 5
+    assert card[("I02_license", "all")] == (*_ratio(1, 1), True)
+    assert card[("I02_penalty", "all")] == (*_ratio(4, 5), False)
     # I03: rows read in W: 11 penalty rows (P1 twice) + 2 licenses + 2 rejected rows; L1 has a warning
     assert card[("I03", "all")] == (*_ratio(12, 15), False)
     # I04: 12 records decided in W (P1, P3–P10, P15, L1, L2); P6 and P8 were late

@@ -41,7 +41,7 @@ create schema if not exists marts_build;
 create schema if not exists export_build;
 drop table if exists marts_build.subject_archive, marts_build.subject_archive_history,
     marts_build.credit_events, marts_build.indicator_scorecard, marts_build.focus_subjects,
-    export_build.financing_profile, export_build.financing_profile_changes, export_build.financing_penalties,
+    marts_build.unit_corrections, export_build.financing_profile, export_build.financing_profile_changes, export_build.financing_penalties,
     export_build.financing_penalties_changes;
 create table marts_build.subject_archive (uscc text, subject_name text, subject_type text, status text,
     region_code text, legal_rep text, is_active_enterprise boolean, utility_paid_share numeric,
@@ -55,6 +55,9 @@ create table marts_build.indicator_scorecard (as_of date, region_code text, indi
     comparator text, passed boolean, note text);
 create table marts_build.focus_subjects (subject_key text, subject_name text, penalties_3y integer,
     dishonest_cases_3y integer, as_of date);
+create table marts_build.unit_corrections (unit text, unit_uscc text, feed text, file_name text,
+    received_at timestamptz, month date, row_number integer, column_name text, column_header text, value text,
+    rule text, instruction text, corrected_at timestamptz, corrected_by_file text, quarantine_id bigint);
 create table export_build.financing_profile (uscc text, subject_name text, region_code text,
     credit_grade text, credit_score numeric, tax_rating text, tax_paid_12m numeric(18, 2),
     utility_paid_share numeric, penalties_public integer, penalties_public_any_serious boolean,

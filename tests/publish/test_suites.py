@@ -14,7 +14,8 @@ from include.quality.suites import EXPECTATIONS_DIR, SuiteError, load_suites as 
 from include.settings import REPO_ROOT
 
 PUBLISHED = {"marts_build.subject_archive", "marts_build.subject_archive_history", "marts_build.credit_events",
-             "marts_build.indicator_scorecard", "marts_build.focus_subjects", "export_build.financing_profile",
+             "marts_build.indicator_scorecard", "marts_build.focus_subjects", "marts_build.unit_corrections",
+             "export_build.financing_profile",
              "export_build.financing_profile_changes", "export_build.financing_penalties",
              "export_build.financing_penalties_changes"}
 

@@ -9,7 +9,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from include import export, ingest, publish, quality, transform
+from include import export, ingest, publish, quality, transform, workbooks
 
 SUBJECTS = 100          # small: the machine is shared; the faults do not need volume
 AS_OF = dt.date(2026, 6, 30)
@@ -31,11 +31,12 @@ def gate_and_publish(url: str, as_of: dt.date, export_dir: Path) -> dict:
     quality.raise_if_blocked(gate)
     published = publish.publish(url, as_of, [gate])
     export.write_exports(url, as_of, Path(export_dir), published["version"])
+    workbooks.write_workbooks(url, as_of, workbooks.workbooks_folder(as_of, Path(export_dir)))
     return published
 
 
 def run(url: str, landing: Path, export_dir: Path, as_of: dt.date, target_path: Path) -> dict:
-    """Ingest every feed, dbt build, publication gate, atomic swap, export files."""
+    """Ingest every feed, dbt build, publication gate, atomic swap, export files, correction workbooks."""
     results = ingest.ingest_all(url, Path(landing))
     transform_build(url, as_of, target_path)
     published = gate_and_publish(url, as_of, export_dir)

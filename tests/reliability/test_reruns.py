@@ -45,3 +45,5 @@ def test_the_reference_run_published_something_worth_comparing(clean_run):
     assert {"marts.subject_archive", "marts.indicator_scorecard", "export.financing_profile"} <= set(tables)
     assert tables["marts.subject_archive"][0] == pipeline.SUBJECTS
     assert tables["export.financing_profile"][0] > 0
+    # the rerun compares the units' correction workbooks too: there must be some to compare
+    assert any(name.startswith("quality/corrections/") for name in clean_run["files"]), sorted(clean_run["files"])

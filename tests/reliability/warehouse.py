@@ -46,6 +46,9 @@ def export_digests(export_dir: Path, as_of: str) -> dict[str, str]:
         dataset.pop("to_version", None)
     for gate in manifest.get("gate_results") or []:
         gate.pop("run_id", None)
+    # the units' correction workbooks (include/workbooks.py): the same bytes from the same inputs
+    for book in sorted((folder / "quality" / "corrections").glob("*.xlsx")):
+        digests[f"quality/corrections/{book.name}"] = hashlib.sha256(book.read_bytes()).hexdigest()
     digests["manifest.json (timestamps aside)"] = hashlib.sha256(
         json.dumps(manifest, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
     return digests

@@ -40,20 +40,33 @@ i01 as (
 
 -- I02 上报率 ------------------------------------------------------------------------------------
 ledger as (
-    select unit_uscc, month, decisions from {{ ref('stg_ledgers') }}
+    select unit_uscc, month, decisions, license_decisions, penalty_decisions from {{ ref('stg_ledgers') }}
     where month between date_trunc('month', {{ window_start() }})::date and {{ as_of() }}
 ),
 reported as (
-    select source_unit_uscc as unit_uscc, date_trunc('month', decided_on)::date as month, count(*) as records
+    select source_unit_uscc as unit_uscc, date_trunc('month', decided_on)::date as month, count(*) as records,
+           count(*) filter (where record_type = 'license') as licenses,
+           count(*) filter (where record_type = 'penalty') as penalties
     from {{ ref('int_double_publicity') }}
     where decided_on <= {{ as_of() }}
     group by 1, 2
 ),
-i02 as (
-    select 'I02'::text, 'all'::text,
-           coalesce(sum(least(coalesce(r.records, 0), l.decisions)), 0), coalesce(sum(l.decisions), 0), 0
+-- I02 together, and for licences and penalties apart (I02_license, I02_penalty): a unit's surplus
+-- of licences can hide its missing penalties in the sum.
+i02_sums as (
+    select coalesce(sum(least(coalesce(r.records, 0), l.decisions)), 0) as records,
+           coalesce(sum(l.decisions), 0) as decisions,
+           coalesce(sum(least(coalesce(r.licenses, 0), l.license_decisions)), 0) as licenses,
+           coalesce(sum(l.license_decisions), 0) as license_decisions,
+           coalesce(sum(least(coalesce(r.penalties, 0), l.penalty_decisions)), 0) as penalties,
+           coalesce(sum(l.penalty_decisions), 0) as penalty_decisions
     from ledger as l
     left join reported as r using (unit_uscc, month)
+),
+i02 as (
+    select 'I02'::text, 'all'::text, records, decisions, 0 from i02_sums
+    union all select 'I02_license', 'all', licenses, license_decisions, 0 from i02_sums
+    union all select 'I02_penalty', 'all', penalties, penalty_decisions, 0 from i02_sums
 ),
 
 -- I03 合规率: every row read (loaded or quarantined), dated by the row's reference date ----------

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from include import assets, export, publish as publication, quality, settings, transform
+from include import alerts, assets, export, publish as publication, quality, settings, transform
 from include.run_context import AS_OF_PARAM, DEFAULT_ARGS, START_DATE, as_of_from
+
+# A task that fails for good (after its retries) alerts the engineers (include/alerts.py).
+DAG_DEFAULT_ARGS = {**DEFAULT_ARGS, "on_failure_callback": alerts.on_task_failure}
 
 
 def _as_of(params, dag_run):
@@ -22,7 +25,7 @@ def _as_of(params, dag_run):
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
-    default_args=DEFAULT_ARGS,
+    default_args=DAG_DEFAULT_ARGS,
     params=AS_OF_PARAM,
     tags=["publish", "quality"],
     doc_md=__doc__,
@@ -33,7 +36,7 @@ def publish():
         as_of = _as_of(params, dag_run)
         result = quality.run_gate(settings.warehouse_url(), "publication", as_of,
                                   settings.export_dir() / as_of.isoformat() / "quality")
-        quality.raise_if_blocked(result)
+        quality.raise_if_blocked(result, settings.warehouse_url())
         return result
 
     @task

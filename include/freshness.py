@@ -81,9 +81,9 @@ def alert_for(overdue: list[FeedFreshness], as_of: dt.date) -> alerts.Alert:
         dedupe_key=";".join(f"{f.feed}:{f.level}:{f.last_delivery}" for f in overdue))
 
 
-def check_and_alert(conninfo: str, as_of: dt.date) -> dict:
+def check_and_alert(conninfo: str, as_of: dt.date, contracts: dict[str, feeds.Feed] | None = None) -> dict:
     """Check every feed; alert on the overdue ones. Returns {feed: level} and the alert's status."""
-    results = check(conninfo, as_of)
+    results = check(conninfo, as_of, contracts)
     overdue = [f for f in results if f.level != "ok"]
     for f in results:
         log.info("%s: latest delivery %s, %s days by AS_OF %s: %s", f.feed, f.last_delivery, f.days, as_of, f.level)

@@ -1,4 +1,5 @@
-"""Airflow DAG `publish`: the publication gate, the atomic swap, the exports, the docs.
+"""Airflow DAG `publish`: the publication gate, the atomic swap, the exports, the docs, the
+indicator page.
 
 Scheduled when the transform has built and gated the next publication. A failed blocking
 expectation fails the run here: analysts and lenders keep the previous publication untouched.
@@ -8,6 +9,7 @@ from __future__ import annotations
 from airflow.sdk import dag, task
 
 from include import alerts, assets, export, publish as publication, quality, settings, transform
+from include.reports import indicator_page as indicator_report
 from include.run_context import AS_OF_PARAM, DEFAULT_ARGS, START_DATE, as_of_from
 
 # A task that fails for good (after its retries) alerts the engineers (include/alerts.py).
@@ -56,9 +58,15 @@ def publish():
         return str(transform.write_docs(settings.warehouse_url(), as_of,
                                         settings.export_dir() / as_of.isoformat() / "dbt-docs"))
 
+    @task
+    def indicator_page(params=None, dag_run=None) -> str:
+        """The publication's indicator page (scorecard, trend, per-unit bars) beside the docs."""
+        return str(indicator_report.write_page(settings.warehouse_url(), _as_of(params, dag_run),
+                                               settings.export_dir()))
+
     published = swap_in(publication_gate())
     write_exports(published)
-    published >> analyst_docs()
+    published >> [analyst_docs(), indicator_page()]
 
 
 publish()

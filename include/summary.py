@@ -183,6 +183,8 @@ def print_summary(url: str, as_of: dt.date, export_dir: Path, landing_dir: Path 
             if "feeds" not in page.parts:  # one site per feed too; the folder says where
                 print(f"                {page}")
         print(f"  dbt docs:     {out / 'dbt-docs' / 'index.html'}")
+        page = out / "indicators" / "index.html"   # include/reports/indicator_page.py
+        print(f"  indicators:   {page if page.exists() else 'NOT written (see the publish DAG log)'}")
         return True
     print("  NOT published for this AS_OF: see the failures above and the DAG logs")
     return False

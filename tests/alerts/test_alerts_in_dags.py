@@ -34,7 +34,7 @@ def run_dag(env: dict, url: str, export_dir: Path, webhook: str, dag_id: str, co
            alerts.KIND_ENV: "wecom"}
     env.pop(alerts.SECRET_ENV, None)
     return subprocess.run([sys.executable, "-m", "include.dag_runner", "--conf", json.dumps(conf), dag_id],
-                          env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+                          env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600, check=False)
 
 
 def logged(url: str) -> list[tuple]:

@@ -155,8 +155,8 @@ def test_a_blocked_gate_alert_names_suite_table_column_and_expectation():
     assert alert.title == "质量门 publication 阻断 (AS_OF 2026-06-30)"
     assert alert.lines == (
         "质量门 **publication**（AS_OF 2026-06-30）阻断发布：1 项阻断性检查未通过",
-        "publication.marts_build.subject_archive: marts_build.subject_archive.uscc — "
-        "expect_column_values_to_be_unique：每个主体一行 (observed {'unexpected_count': 1})",
+        ("publication.marts_build.subject_archive: marts_build.subject_archive.uscc — "
+         "expect_column_values_to_be_unique：每个主体一行 (observed {'unexpected_count': 1})"),
         "Data Docs: /x/index.html")
     assert alert.details["blocking_failures"] == [{
         "suite": "publication.marts_build.subject_archive", "table": "marts_build.subject_archive",

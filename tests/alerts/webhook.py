@@ -22,7 +22,7 @@ def robot():
     state = Robot()
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 (http.server's name)
+        def do_POST(self):
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length)
             parts = urllib.parse.urlsplit(self.path)

@@ -88,7 +88,7 @@ def test_page_and_plotly_js_sit_beside_the_docs(pages):
 
 
 def test_june_page_renders_the_warehouse_numbers_and_charts(pages, scratch_db):
-    rows, charts, units_text, problems = open_page(pages[JUNE])
+    rows, charts, _, problems = open_page(pages[JUNE])
     assert problems == []
     assert rows == [["I02", "406", "428", "0.9486", ">= 1", "未达标"],
                     ["I04", "369", "406", "0.9089", ">= 1", "未达标"],

@@ -49,7 +49,7 @@ def check(conninfo: str, as_of: dt.date, contracts: dict[str, feeds.Feed] | None
     contracts = contracts if contracts is not None else feeds.load_contracts()
     with psycopg.connect(conninfo) as conn:
         has_ledger = conn.execute("select to_regclass('audit.file_ledger') is not null").fetchone()[0]
-        latest = dict(conn.execute(
+        latest: dict[str, dt.date] = dict(conn.execute(
             """select feed, max((received_at at time zone 'Asia/Shanghai')::date) from audit.file_ledger
                where status = 'loaded' and (received_at at time zone 'Asia/Shanghai')::date <= %s
                group by feed""", (as_of,)).fetchall()) if has_ledger else {}
@@ -90,7 +90,7 @@ def check_and_alert(conninfo: str, as_of: dt.date, contracts: dict[str, feeds.Fe
     status = None
     if overdue:
         alert = alert_for(overdue, as_of)
-        if alerts.already_sent(conninfo, alert.kind, alert.dedupe_key):
+        if alerts.already_sent(conninfo, alert.kind, alert.dedupe_key or ""):
             log.info("the same overdue feeds were already reported: not sent again (%s)", alert.dedupe_key)
             status = "already_sent"
         else:

@@ -118,8 +118,10 @@ def trend_figure(trend: list[dict]):
                                  line={"color": "#455a64"},
                                  hovertemplate="%{x}<br>" + indicator + " = %{y}<extra></extra>"),
                       row=row + 1, col=col + 1)
-        fig.add_trace(go.Scatter(x=x, y=[_number(r["target"]) for r in series], mode="lines",
+        # markers too: with one kept publication there is no line to draw, but the target shows
+        fig.add_trace(go.Scatter(x=x, y=[_number(r["target"]) for r in series], mode="lines+markers",
                                  name=f"{indicator} 目标", showlegend=False, line={"dash": "dash", "color": "#9e9e9e"},
+                                 marker={"symbol": "line-ew-open", "size": 16, "color": "#9e9e9e"},
                                  hovertemplate="目标 %{y}<extra></extra>"),
                       row=row + 1, col=col + 1)
         fig.update_xaxes(type="category", row=row + 1, col=col + 1)

@@ -10,8 +10,11 @@ from __future__ import annotations
 from airflow.exceptions import AirflowSkipException
 from airflow.sdk import dag, task
 
-from include import assets, feeds, ingest, quality, settings
+from include import alerts, assets, feeds, ingest, quality, settings
 from include.run_context import AS_OF_PARAM, DEFAULT_ARGS, START_DATE, as_of_from
+
+# A task that fails for good (after its retries) alerts the engineers (include/alerts.py).
+DAG_DEFAULT_ARGS = {**DEFAULT_ARGS, "on_failure_callback": alerts.on_task_failure}
 
 
 def ingest_dag(feed_id: str):
@@ -24,7 +27,7 @@ def ingest_dag(feed_id: str):
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
-        default_args=DEFAULT_ARGS,
+        default_args=DAG_DEFAULT_ARGS,
         tags=["ingest", feed_id],
         params=AS_OF_PARAM,
         doc_md=__doc__,
@@ -54,7 +57,7 @@ def ingest_dag(feed_id: str):
             table = f"raw.{feed_id}"
             gate = quality.run_gate(settings.warehouse_url(), "raw", as_of, docs, tables=[table],
                                     scope={table: {"_file_sha256": loaded}})
-            quality.raise_if_blocked(gate)
+            quality.raise_if_blocked(gate, settings.warehouse_url())
             return list(results)
 
         @task(outlets=[assets.raw_asset(feed_id)], retries=0)

@@ -1,4 +1,5 @@
-"""Airflow DAG `publish`: the publication gate, the atomic swap, the exports, the docs.
+"""Airflow DAG `publish`: the publication gate, the atomic swap, the exports, the docs, the
+indicator page.
 
 Scheduled when the transform has built and gated the next publication. A failed blocking
 expectation fails the run here: analysts and lenders keep the previous publication untouched.
@@ -7,8 +8,12 @@ from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from include import assets, export, publish as publication, quality, settings, transform, workbooks
+from include import alerts, assets, export, publish as publication, quality, settings, transform, workbooks
+from include.reports import indicator_page as indicator_report
 from include.run_context import AS_OF_PARAM, DEFAULT_ARGS, START_DATE, as_of_from
+
+# A task that fails for good (after its retries) alerts the engineers (include/alerts.py).
+DAG_DEFAULT_ARGS = {**DEFAULT_ARGS, "on_failure_callback": alerts.on_task_failure}
 
 
 def _as_of(params, dag_run):
@@ -22,7 +27,7 @@ def _as_of(params, dag_run):
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
-    default_args=DEFAULT_ARGS,
+    default_args=DAG_DEFAULT_ARGS,
     params=AS_OF_PARAM,
     tags=["publish", "quality"],
     doc_md=__doc__,
@@ -33,7 +38,7 @@ def publish():
         as_of = _as_of(params, dag_run)
         result = quality.run_gate(settings.warehouse_url(), "publication", as_of,
                                   settings.export_dir() / as_of.isoformat() / "quality")
-        quality.raise_if_blocked(result)
+        quality.raise_if_blocked(result, settings.warehouse_url())
         return result
 
     @task
@@ -59,10 +64,16 @@ def publish():
         as_of = _as_of(params, dag_run)
         return workbooks.write_workbooks(settings.warehouse_url(), as_of, workbooks.workbooks_folder(as_of))
 
+    @task
+    def indicator_page(params=None, dag_run=None) -> str:
+        """The publication's indicator page (scorecard, trend, per-unit bars) beside the docs."""
+        return str(indicator_report.write_page(settings.warehouse_url(), _as_of(params, dag_run),
+                                               settings.export_dir()))
+
     published = swap_in(publication_gate())
     write_exports(published)
     correction_workbooks(published)
-    published >> analyst_docs()
+    published >> [analyst_docs(), indicator_page()]
 
 
 publish()

@@ -13,9 +13,12 @@ from airflow.sdk import dag, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import InvocationMode, TestBehavior
 
-from include import assets, feeds, quality, settings
+from include import alerts, assets, feeds, quality, settings
 from include.run_context import AS_OF_PARAM, DEFAULT_ARGS, START_DATE, as_of_from
 from include.transform import PROFILE_NAME, PROJECT_DIR, TARGET_NAME, dbt_env, dbt_executable
+
+# A task that fails for good (after its retries) alerts the engineers (include/alerts.py).
+DAG_DEFAULT_ARGS = {**DEFAULT_ARGS, "on_failure_callback": alerts.on_task_failure}
 
 
 def resolve_as_of(conf, params) -> str:
@@ -29,7 +32,7 @@ def resolve_as_of(conf, params) -> str:
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
-    default_args=DEFAULT_ARGS,
+    default_args=DAG_DEFAULT_ARGS,
     # full_refresh: rebuild the incremental models from raw (`dbt build --full-refresh`).
     params={**AS_OF_PARAM, "full_refresh": False},
     user_defined_macros={"resolve_as_of": resolve_as_of},
@@ -74,7 +77,7 @@ def transform():
         result = quality.run_gate(settings.warehouse_url(), "staging", as_of,
                                   settings.export_dir() / as_of.isoformat() / "quality",
                                   incremental=not full_refresh)
-        quality.raise_if_blocked(result)
+        quality.raise_if_blocked(result, settings.warehouse_url())
         return {k: result[k] for k in ("checkpoint", "success", "warnings")}
 
     dbt >> staging_gate()

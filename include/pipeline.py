@@ -16,7 +16,9 @@ from pathlib import Path
 
 from include import airflow_env, settings
 
-DAG_ORDER_TAIL = ("transform", "publish")
+# After the ingests: is any department overdue (it alerts, never fails), then build and publish.
+FRESHNESS_DAG = "feed_freshness"
+DAG_ORDER_TAIL = (FRESHNESS_DAG, "transform", "publish")
 SAMPLE_SUBJECTS = int(os.environ.get("SAMPLE_SUBJECTS", "2000"))
 
 
@@ -192,10 +194,19 @@ def run_dags(env: dict, as_of, log_dir: Path) -> bool:
     if unchanged:
         say(f"  nothing new since publication {unchanged} for AS_OF={as_of} by this code: transform and "
             f"publish not needed (REBUILD=1 forces them)")
-        return True
+        proc, log = _start_runner([FRESHNESS_DAG], conf, env, log_dir / "feed-freshness.log", stop_on_failure=True)
+        return _finish_runner(proc, log)
     proc, log = _start_runner(list(DAG_ORDER_TAIL), conf, env, log_dir / "transform-publish.log",
                               stop_on_failure=True)
     return _finish_runner(proc, log)
+
+
+def _warehouse_now():
+    """The warehouse's clock when the DAGs start: the alerts recorded from then on are this run's."""
+    import psycopg
+
+    with psycopg.connect(settings.warehouse_url()) as conn:
+        return conn.execute("select now()").fetchone()[0]
 
 
 def run() -> int:
@@ -209,10 +220,12 @@ def run() -> int:
     log_dir = settings.state_dir() / "logs" / time.strftime("run-%Y%m%dT%H%M%S")
     log_dir.mkdir(parents=True, exist_ok=True)
     say(f"running the pipeline through Airflow for AS_OF={as_of} (logs: {log_dir})")
+    run_started = _warehouse_now()
     ok = run_dags(env, as_of, log_dir)
     from include import summary
 
-    published = summary.print_summary(settings.warehouse_url(), as_of, settings.export_dir(), landing)
+    published = summary.print_summary(settings.warehouse_url(), as_of, settings.export_dir(), landing,
+                                      alerts_since=run_started)
     say(f"wall time {time.monotonic() - started:.0f}s")
     return 0 if ok and published else 1
 

@@ -67,8 +67,34 @@ create table if not exists history.financing_penalties_publications (
     uscc        text not null,
     record_hash text not null,
     primary key (as_of, record_key)
-)
+);
+-- Every publication's indicator scorecard, kept (marts.indicator_scorecard is replaced at each
+-- one): the jurisdiction's rows (level 'jurisdiction', per region_code, unit_uscc '', month NULL)
+-- and the per-unit rows (level 'unit', per 数据来源单位 and month). The latest publication of an
+-- AS_OF replaces that AS_OF's rows. Analysts read the trend here.
+create table if not exists history.indicator_scorecard_history (
+    as_of          date        not null,
+    version        text        not null,
+    level          text        not null check (level in ('jurisdiction', 'unit')),
+    region_code    text        not null default '',
+    unit_uscc      text        not null default '',
+    unit           text,
+    month          date,
+    indicator_id   text        not null,
+    indicator_name text,
+    numerator      numeric,
+    denominator    numeric,
+    value          numeric,
+    target         numeric,
+    comparator     text,
+    passed         boolean,
+    note           text
+);
+create unique index if not exists indicator_scorecard_history_key on history.indicator_scorecard_history
+    (as_of, level, region_code, unit_uscc, coalesce(month, '-infinity'::date), indicator_id)
 """
+# What the analysts may read beyond `marts`: the kept scorecards (not what lenders were given).
+ANALYST_HISTORY = ("history", "indicator_scorecard_history")
 
 
 class PublicationRefused(RuntimeError):
@@ -236,6 +262,7 @@ def _swap(conn: psycopg.Connection, as_of: dt.date, gate_results: list[dict]) ->
         conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(previous)))
     version = _next_version(conn, as_of)
     _keep_what_lenders_were_given(conn, as_of, version)
+    _keep_scorecard_history(conn, as_of, version)
     conn.execute(
         "insert into audit.publication_log (version, as_of, pipeline_version, row_counts, gate_results, build_xmin) "
         "values (%s, %s, %s, %s, %s, %s::xid8)",
@@ -254,6 +281,34 @@ def _keep_what_lenders_were_given(conn: psycopg.Connection, as_of: dt.date, vers
     if conn.execute("select to_regclass('export.financing_penalties') is not null").fetchone()[0]:
         conn.execute("insert into history.financing_penalties_publications (as_of, version, record_key, uscc, record_hash)"
                      " select %s, %s, record_key, uscc, record_hash from export.financing_penalties", (as_of, version))
+
+
+def _keep_scorecard_history(conn: psycopg.Connection, as_of: dt.date, version: str) -> None:
+    """This publication's scorecard rows into history.indicator_scorecard_history, replacing any
+    earlier publication of the same AS_OF (so re-publishing an AS_OF leaves one set of rows)."""
+    conn.execute("delete from history.indicator_scorecard_history where as_of = %s", (as_of,))
+    if conn.execute("select to_regclass('marts.indicator_scorecard') is not null").fetchone()[0]:
+        conn.execute(
+            """insert into history.indicator_scorecard_history (as_of, version, level, region_code, unit_uscc,
+                   indicator_id, indicator_name, numerator, denominator, value, target, comparator, passed, note)
+               select %s, %s, 'jurisdiction', region_code, '', indicator_id, indicator_name, numerator,
+                      denominator, value, target, comparator, passed, note
+               from marts.indicator_scorecard where as_of = %s""", (as_of, version, as_of))
+    _keep_unit_scorecard_history(conn, as_of, version)
+
+
+def _keep_unit_scorecard_history(conn: psycopg.Connection, as_of: dt.date, version: str) -> None:
+    """The per-unit rows, filled from marts.unit_indicator_scorecard (one row per 数据来源单位,
+    month and indicator) when the publication has that mart; a publication without it keeps only
+    the jurisdiction's rows."""
+    if not conn.execute("select to_regclass('marts.unit_indicator_scorecard') is not null").fetchone()[0]:
+        return
+    conn.execute(
+        """insert into history.indicator_scorecard_history (as_of, version, level, unit_uscc, unit, month,
+               indicator_id, indicator_name, numerator, denominator, value, target, comparator, passed)
+           select %s, %s, 'unit', unit_uscc, unit, month, indicator_id, indicator_name, numerator, denominator,
+                  value, target, comparator, meets_target
+           from marts.unit_indicator_scorecard where as_of = %s""", (as_of, version, as_of))
 
 
 def _build_xmin(conn: psycopg.Connection) -> str | None:
@@ -277,6 +332,11 @@ def publish(conninfo: str, as_of: dt.date, gate_results: list[dict]) -> dict:
     ensure_roles(conninfo)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         run_ddl(conn, PUBLICATION_LOG_DDL)
+        schema, table = ANALYST_HISTORY
+        conn.execute(sql.SQL("grant usage on schema {} to {}").format(sql.Identifier(schema),
+                                                                     sql.Identifier(READERS["marts"])))
+        conn.execute(sql.SQL("grant select on {} to {}").format(sql.Identifier(schema, table),
+                                                               sql.Identifier(READERS["marts"])))
         for attempt in range(1, SWAP_ATTEMPTS + 1):
             try:
                 with conn.transaction():

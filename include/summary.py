@@ -154,7 +154,32 @@ def export_lines(manifest: dict) -> list[str]:
     return lines
 
 
-def print_summary(url: str, as_of: dt.date, export_dir: Path, landing_dir: Path | None = None) -> bool:
+# -- Alerts (issue 19: alerts) ------------------------------------------------------------------
+
+
+def alert_lines(conn, since) -> list[str]:
+    """The alerts this run recorded (audit.alert_log since `since`): sent, failed, or — without a
+    webhook — what would have been sent, each with its text."""
+    if not _table_exists(conn, "audit.alert_log"):
+        return ["  (none)"]
+    rows = conn.execute("""select status, webhook_kind, target, title, payload, error from audit.alert_log
+                           where created_at >= %s order by id""", (since,)).fetchall()
+    if not rows:
+        return ["  (none)"]
+    lines = []
+    for status, kind, target, title, payload, error in rows:
+        where = {"sent": f"sent to {target} ({kind})", "failed": f"NOT delivered to {target} ({kind}): {error}",
+                 "not_configured": "not sent (no ALERT_WEBHOOK_URL); would have sent"}[status]
+        lines.append(f"  {title} — {where}")
+        if status != "sent":
+            text = payload.get("text") or (payload.get("markdown") or {}).get("text") or \
+                (payload.get("markdown") or {}).get("content") or ""
+            lines += [f"      {line}" for line in text.splitlines()[:12]]
+    return lines
+
+
+def print_summary(url: str, as_of: dt.date, export_dir: Path, landing_dir: Path | None = None,
+                  alerts_since=None) -> bool:
     """Print the summary; True when `AS_OF` has a publication with its export files."""
     with psycopg.connect(url) as conn:
         print(f"\n== Credit platform run for AS_OF {as_of} ==")
@@ -172,6 +197,9 @@ def print_summary(url: str, as_of: dt.date, export_dir: Path, landing_dir: Path 
         print("\n".join(scorecard_lines(conn, as_of)))
         print("\nReturned to departments (marts.unit_returns; workbooks under quality/corrections):")
         print("\n".join(returns_lines(conn, as_of)))
+        if alerts_since is not None:
+            print("\nAlerts to the engineers (audit.alert_log):")
+            print("\n".join(alert_lines(conn, alerts_since)))
         published = publication(conn, as_of)
     out = export_dir / as_of.isoformat()
     manifest = out / "manifest.json"
@@ -188,6 +216,8 @@ def print_summary(url: str, as_of: dt.date, export_dir: Path, landing_dir: Path 
         print(f"  dbt docs:     {out / 'dbt-docs' / 'index.html'}")
         books = sorted((out / "quality" / "corrections").glob("*.xlsx"))
         print(f"  workbooks:    {len(books)} correction workbooks under {out / 'quality' / 'corrections'}")
+        page = out / "indicators" / "index.html"   # include/reports/indicator_page.py
+        print(f"  indicators:   {page if page.exists() else 'NOT written (see the publish DAG log)'}")
         return True
     print("  NOT published for this AS_OF: see the failures above and the DAG logs")
     return False

@@ -33,7 +33,7 @@ def test_every_dag_file_imports(dagbag):
 
 
 def test_one_ingest_dag_per_feed_plus_transform_and_publish(dagbag):
-    expected = {f"ingest_{f}" for f in feeds.load_contracts()} | {"transform", "publish"}
+    expected = {f"ingest_{f}" for f in feeds.load_contracts()} | {"transform", "publish", "feed_freshness"}
     assert expected <= set(dagbag.dag_ids)
     assert len(feeds.load_contracts()) == 11
 
@@ -42,7 +42,8 @@ def test_one_ingest_dag_per_feed_plus_transform_and_publish(dagbag):
 # reads or writes the warehouse or files may meet a transient fault, so it is retried 3 times with
 # exponential backoff from 20 s up to 10 min; a gate, the hand-over after it and every dbt node fail
 # on facts about the data, which a retry cannot change, so they are not retried.
-RETRIED = {"prepare_warehouse", "find_new_files", "load", "swap_in", "write_exports", "analyst_docs"}
+RETRIED = {"prepare_warehouse", "find_new_files", "load", "swap_in", "write_exports", "analyst_docs",
+           "indicator_page", "check_feeds"}
 NOT_RETRIED = {"check_raw", "announce", "publication_gate", "staging_gate"}
 BACKOFF = (3, dt.timedelta(seconds=20), 2.0, dt.timedelta(minutes=10))
 
@@ -82,3 +83,12 @@ def test_dbt_test_nodes_do_not_retry(dagbag):
     dbt_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt.")]
     assert dbt_tasks, "the transform renders the dbt project as tasks"
     assert all(t.retries == 0 for t in dbt_tasks)
+
+
+def test_every_task_alerts_when_it_fails_for_good(dagbag):
+    from include import alerts
+
+    for dag_id, dag in dagbag.dags.items():
+        for t in dag.tasks:
+            callbacks = t.on_failure_callback if isinstance(t.on_failure_callback, list) else [t.on_failure_callback]
+            assert alerts.on_task_failure in callbacks, (dag_id, t.task_id)

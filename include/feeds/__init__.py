@@ -63,6 +63,14 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Freshness:
+    """How long after its latest delivery (by AS_OF) a feed is overdue: a warning after
+    `warn_after_days`, an error after `error_after_days` (include/freshness.py)."""
+    warn_after_days: int = 35
+    error_after_days: int = 45
+
+
+@dataclass(frozen=True)
 class Feed:
     id: str
     title: str
@@ -81,6 +89,7 @@ class Feed:
     @property
     def correction_columns(self) -> tuple[str, ...]:
         return self.correction_key or self.business_key
+    freshness: Freshness = Freshness()
 
     @property
     def column_names(self) -> list[str]:
@@ -167,6 +176,19 @@ def _rule(path: Path, raw: dict, names: set[str]) -> Rule:
                 category_column=category, severity=severity)
 
 
+def _freshness(path: Path, raw) -> Freshness:
+    if raw is None:
+        return Freshness()
+    if not isinstance(raw, dict) or set(raw) - {"warn_after_days", "error_after_days"}:
+        raise _fail(path, f"freshness: expected {{warn_after_days: N, error_after_days: M}}, got {raw!r}")
+    values = {**Freshness().__dict__, **raw}
+    warn, error = values["warn_after_days"], values["error_after_days"]
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (warn, error)) or warn > error:
+        raise _fail(path, f"freshness: days must be positive integers with warn_after_days <= error_after_days, "
+                          f"got {raw!r}")
+    return Freshness(warn_after_days=warn, error_after_days=error)
+
+
 def parse_contract(path: Path) -> Feed:
     """Read and validate one contract file."""
     try:
@@ -212,7 +234,8 @@ def parse_contract(path: Path) -> Feed:
     return Feed(id=feed_id, title=str(raw.get("title", feed_id)), description=str(raw.get("description", "")),
                 columns=columns, business_key=business_key, reference_date=reference, rules=rules,
                 path=path, reporting_unit=(unit["name"].strip(), unit["uscc"].strip()),
-                unit_columns=unit_columns, correction_key=correction_key)
+                unit_columns=unit_columns, correction_key=correction_key,
+                freshness=_freshness(path, raw.get("freshness")))
 
 
 @functools.cache

@@ -182,10 +182,17 @@ class GateBlocked(RuntimeError):
     """A gate had at least one blocking failure."""
 
 
-def raise_if_blocked(result: GateResult) -> None:
-    """Raise GateBlocked naming each blocking failure; return quietly when the gate passed."""
+def raise_if_blocked(result: GateResult, conninfo: str | None = None) -> None:
+    """Raise GateBlocked naming each blocking failure; return quietly when the gate passed.
+
+    Before raising, the engineers are alerted (include/alerts.py: the checkpoint, and per blocking
+    failure its suite, table, column and expectation); `conninfo` is the warehouse whose
+    `audit.alert_log` records the alert (none: the alert is only sent and logged)."""
     if result["success"]:
         return
+    from include import alerts
+
+    alerts.send(alerts.gate_blocked(result), conninfo)
     lines = [f"  {f['table']}{'.' + f['column'] if f.get('column') else ''}: "
              f"{f.get('description') or f['expectation']} (observed {f.get('observed')})"
              for f in result["blocking_failures"]]
@@ -383,6 +390,7 @@ def _result(suite: Suite, validation_result, notes: dict, scope_note: dict | Non
         # A broken expectation (e.g. a column the model no longer has) must not pass quietly.
         observed["error"] = error
     return {
+        "suite": suite.document["name"],
         "expectation": config.type,
         "description": config.description,
         "table": suite.qualified_table,
@@ -407,6 +415,7 @@ def _exception_message(info) -> str | None:
 def _skipped_result(suite: Suite, spec: dict) -> dict:
     """Nothing loaded for this table in this run: recorded, so 'not scanned' is visible, and passing."""
     return {
+        "suite": suite.document["name"],
         "expectation": "rows_in_scope",
         "description": f"{suite.qualified_table}: no rows in this run's scope (no file loaded), table not scanned",
         "table": suite.qualified_table,
@@ -419,6 +428,7 @@ def _skipped_result(suite: Suite, spec: dict) -> dict:
 
 def _missing_table_result(suite: Suite) -> dict:
     return {
+        "suite": suite.document["name"],
         "expectation": "table_exists",
         "description": f"{suite.qualified_table} exists",
         "table": suite.qualified_table,

@@ -57,12 +57,13 @@ def warehouse(scratch_db):
 OWN = {
     "credit_loader": ["raw.subjects", "raw.tax", "audit.file_ledger", "audit.gate_results",
                       "audit.publication_log"],
-    "credit_analyst": ["marts.subject_archive", "marts.indicator_scorecard"],
+    "credit_analyst": ["marts.subject_archive", "marts.indicator_scorecard",
+                       "history.indicator_scorecard_history"],
     "credit_financing": ["export.financing_profile", "export.financing_profile_changes"],
 }
 ALL = sorted({t for tables in OWN.values() for t in tables}
              | {"marts_build.subject_archive", "export_build.financing_profile", "audit.publication_log",
-                "audit.gate_results"})
+                "audit.gate_results", "history.financing_profile_publications"})
 
 
 @pytest.mark.parametrize("role", sorted(OWN))

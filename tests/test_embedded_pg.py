@@ -76,7 +76,7 @@ def test_a_connection_without_the_password_or_with_a_wrong_one_is_refused(own_st
     embedded_pg.start()
     for user in ("postgres", "credit_analyst"):
         assert "no password supplied" in _refused(where(user))
-        assert f'password authentication failed for user "{user}"' in _refused(where(user, password="wrong"))
+        assert f'password authentication failed for user "{user}"' in _refused(where(user, password="xxxxxxxx"))
     with psycopg.connect(where(password=embedded_pg.superuser_password())) as conn:
         assert conn.execute("select current_user").fetchone() == ("postgres",)
     with psycopg.connect(where("credit_analyst", password=settings.role_password("credit_analyst"))) as conn:

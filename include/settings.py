@@ -81,6 +81,10 @@ def generated_secret(name: str) -> str:
     return value
 
 
+def dbt_threads() -> str:
+    return os.environ.get("DBT_THREADS", "2")
+
+
 def pseudonym_key() -> bytes:
     """The HMAC key that pseudonymises personal identity numbers (docs/spec/DOMAIN.md §8).
 

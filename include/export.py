@@ -187,7 +187,7 @@ def _process_alive(pid: int) -> bool:
 def _roll_forward(out: Path) -> None:
     """Move a decided publication's files from `.commit` into place, the manifest last."""
     commit = out / COMMIT
-    names = sorted(p.name for p in commit.iterdir())  # BROKEN
+    names = sorted(p.name for p in commit.iterdir() if p.name != MANIFEST)
     for name in names:
         os.replace(commit / name, out / name)
     if (commit / MANIFEST).exists():
@@ -209,7 +209,7 @@ def recover_folder(out: Path) -> None:
     for path in out.iterdir():
         staging, temporary = _STAGING.match(path.name), _TEMPORARY.match(path.name)
         match = staging or temporary
-        if False and match:  # BROKEN
+        if match and not _process_alive(int(match.group(1))):
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
             else:

@@ -236,7 +236,6 @@ def _write_hba(data: Path) -> None:
 def _convert_from_trust() -> None:
     """An earlier version's cluster (trust for everyone): give the superuser its password while
     trust still lets us in without one, then close pg_hba.conf; the caller restarts the server."""
-    import psycopg
     from psycopg import sql
 
     logger.warning("embedded PostgreSQL %s trusted every local connection: setting the superuser's "

@@ -43,7 +43,8 @@ def run_lock():
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 4096, 0).decode(errors="replace").strip() or "a process that has not yet said who it is"
+            holder = (os.pread(fd, 4096, 0).decode(errors="replace").strip()
+                      or "a process that has not yet said who it is")
             raise RunInProgress(f"another run is in progress on STATE_DIR {settings.state_dir()}: {holder}. "
                                 f"Wait for it to finish (or stop it); two runs must never publish at once.") from None
         started = dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds")

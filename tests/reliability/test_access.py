@@ -74,7 +74,8 @@ def test_the_analyst_logs_in_with_its_own_password_reads_marts_and_never_raw(war
     with pytest.raises(psycopg.OperationalError, match="no password supplied|password authentication failed"):
         psycopg.connect(no_password).close()
     with psycopg.connect(warehouse) as admin:
-        persons = admin.execute("select count(*) from raw.real_estate where owner_id ~ '^[0-9]{17}[0-9Xx]$'").fetchone()[0]
+        persons = admin.execute("select count(*) from raw.real_estate "
+                                "where owner_id ~ '^[0-9]{17}[0-9Xx]$'").fetchone()[0]
     assert persons > 0, "raw holds clear identity numbers: the refusal below protects something"
     with psycopg.connect(_as_role(warehouse, "credit_analyst"), autocommit=True) as conn:
         assert conn.execute("select current_user").fetchone() == ("credit_analyst",)

@@ -184,9 +184,10 @@ def test_disk_full_during_the_ingest_keeps_nothing_of_the_file_and_the_rerun_is_
         assert (sample_landing / feed / name).exists(), message
         assert "No space left on device" in message and "nothing of the file is kept" in message
         with psycopg.connect(url) as conn:
-            kept = conn.execute("select row((select count(*) from audit.file_ledger where feed = %(f)s and file_name = %(n)s),"
-                                " (select count(*) from audit.quarantine where feed = %(f)s and file_name = %(n)s))::text",
-                                {"f": feed, "n": name}).fetchone()[0]
+            kept = conn.execute(
+                "select row((select count(*) from audit.file_ledger where feed = %(f)s and file_name = %(n)s),"
+                " (select count(*) from audit.quarantine where feed = %(f)s and file_name = %(n)s))::text",
+                {"f": feed, "n": name}).fetchone()[0]
             sha = ingest.load.fingerprint(sample_landing / feed / name).sha256
             raw = conn.execute(f"select count(*) from raw.{feed} where _file_sha256 = %s", (sha,)).fetchone()[0]
             for read, loaded, quarantined in conn.execute(

@@ -5,8 +5,10 @@ serialized DAGs, the rendered template fields, …) and no log file holds the pa
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
@@ -21,13 +23,17 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(RUN_TIMEOUT + 300)]
 
 
 @pytest.fixture(scope="module")
-def external_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("secrets")
+def external_run():
+    # Not under pytest's basetemp: a pytest session started meanwhile (another checkout's) makes
+    # /tmp/pytest-of-<user> 0700 again, and a server running as another user (`pgserver`, under
+    # root) would lose its way to its data in the middle of this long run.
+    root = Path(tempfile.mkdtemp(prefix="credit-secrets-"))
+    root.chmod(0o755)
     state = root / "state"
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AIRFLOW", "WAREHOUSE_URL", "DBT_", "MAKE", "MFLAGS", "PGPASSFILE", "PYTEST_"))}
     env.update(STATE_DIR=str(state), LANDING_DIR=str(root / "landing"), EXPORT_DIR=str(root / "export"),
-               AS_OF="2026-06-30", SAMPLE_SUBJECTS="100", EMBEDDED_PG_PORT="57660", PYTHONPATH=str(REPO_ROOT))
+               AS_OF="2026-06-30", SAMPLE_SUBJECTS="60", EMBEDDED_PG_PORT="57660", PYTHONPATH=str(REPO_ROOT))
     start = subprocess.run([sys.executable, "-m", "include.embedded_pg", "start"], cwd=REPO_ROOT, env=env,
                            capture_output=True, text=True, timeout=300)
     assert start.returncode == 0, start.stdout + start.stderr
@@ -39,8 +45,9 @@ def external_run(tmp_path_factory):
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=RUN_TIMEOUT)
         yield {"state": state, "password": password, "output": run.stdout, "returncode": run.returncode, "env": env}
     finally:
-        subprocess.run([sys.executable, "-m", "include.embedded_pg", "stop"], cwd=REPO_ROOT,
+        subprocess.run([sys.executable, "-m", "include.embedded_pg", "stop"], cwd=REPO_ROOT, check=False,
                        env={**env, "WAREHOUSE_URL": ""}, capture_output=True, timeout=120)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_the_run_through_airflow_published_with_the_external_url(external_run):

@@ -15,10 +15,10 @@ export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export DO_NOT_TRACK := 1
 
-.PHONY: help install lock run test test-fast system-packages report airflow psql warehouse-url stop bench sample-data clean
+.PHONY: help install lock run test test-fast system-packages report airflow psql warehouse-url credentials stop bench sample-data clean
 
 help:
-	@echo "make run | test | test-fast | report USCC=... | airflow | psql | warehouse-url | stop | bench | sample-data SUBJECTS=N | lock | clean"
+	@echo "make run | test | test-fast | report USCC=... | airflow | psql | warehouse-url | credentials ROLE=credit_analyst | stop | bench | sample-data SUBJECTS=N | lock | clean"
 
 $(UV):
 	@$(PYTHON) -m venv $(STATE_DIR)/tools >/dev/null
@@ -64,6 +64,11 @@ psql: install
 
 warehouse-url: install
 	@$(PY) -m include.pipeline warehouse-url
+
+# A reader role's password and connection URLs on the embedded warehouse (ROLE=credit_analyst,
+# credit_financing or credit_loader); generated once per STATE_DIR, kept in STATE_DIR/secrets.
+credentials: install
+	@$(PY) -m include.embedded_pg credentials $(ROLE)
 
 stop: install
 	@$(PY) -m include.embedded_pg stop

@@ -12,10 +12,12 @@ from functools import reduce
 from airflow.sdk import dag, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import InvocationMode, TestBehavior
+from cosmos.profiles import PostgresUserPasswordProfileMapping
 
 from include import alerts, assets, feeds, quality, settings
+from include.airflow_env import WAREHOUSE_CONN_ID
 from include.run_context import AS_OF_PARAM, DEFAULT_ARGS, START_DATE, as_of_from
-from include.transform import PROFILE_NAME, PROJECT_DIR, TARGET_NAME, dbt_env, dbt_executable
+from include.transform import PROFILE_NAME, PROJECT_DIR, TARGET_NAME, dbt_executable
 
 # A task that fails for good (after its retries) alerts the engineers (include/alerts.py).
 DAG_DEFAULT_ARGS = {**DEFAULT_ARGS, "on_failure_callback": alerts.on_task_failure}
@@ -43,8 +45,16 @@ def transform():
     dbt = DbtTaskGroup(
         group_id="dbt",
         project_config=ProjectConfig(PROJECT_DIR),
+        # The warehouse's credentials from the Airflow connection `credit_warehouse`, which the
+        # pipeline gives Airflow in its environment (AIRFLOW_CONN_CREDIT_WAREHOUSE), never stored
+        # in the metadata database: nothing here is resolved when the file is parsed, so neither
+        # the serialized DAG nor a rendered field holds the password. Cosmos hands it to dbt in an
+        # environment variable of the task, and Airflow masks it in the task's log.
         profile_config=ProfileConfig(profile_name=PROFILE_NAME, target_name=TARGET_NAME,
-                                     profiles_yml_filepath=PROJECT_DIR / "profiles.yml"),
+                                     profile_mapping=PostgresUserPasswordProfileMapping(
+                                         conn_id=WAREHOUSE_CONN_ID,
+                                         profile_args={"schema": "staging", "connect_timeout": 15,
+                                                       "threads": int(settings.dbt_threads())})),
         # dbt in-process (Cosmos' dbtRunner): a subprocess per task returns dbt's ~8 MB per task
         # to the OS but costs ~3 s of start-up per task (docs/performance.md "Memory").
         execution_config=ExecutionConfig(dbt_executable_path=dbt_executable(),
@@ -54,12 +64,10 @@ def transform():
         # `dbt ls` on a Cosmos cache miss also in a subprocess, not in every process parsing this file.
         render_config=RenderConfig(test_behavior=TestBehavior.BUILD, emit_datasets=False,
                                    invocation_mode=InvocationMode.SUBPROCESS,
-                                   should_detach_multiple_parents_tests=True,
-                                   env_vars=dbt_env(settings.warehouse_url())),
+                                   should_detach_multiple_parents_tests=True),
         operator_args={
             "vars": {"as_of": "{{ resolve_as_of(dag_run.conf, params) }}"},
             "full_refresh": "{{ (dag_run.conf or {}).get('full_refresh', params.full_refresh) }}",
-            "env": dbt_env(settings.warehouse_url()),
             "append_env": True,
             "install_deps": False,
         },

@@ -11,6 +11,9 @@ from pathlib import Path
 
 from include import settings
 
+# The Airflow connection the transform DAG's dbt tasks read the warehouse's credentials from.
+WAREHOUSE_CONN_ID = "credit_warehouse"
+
 
 def metadata_url() -> str:
     """SQLAlchemy URL of Airflow's metadata database."""
@@ -60,4 +63,35 @@ def environment(base: dict[str, str] | None = None) -> dict[str, str]:
     from include.transform import dbt_env
 
     env.update(dbt_env(env["WAREHOUSE_URL"]))
+    # The connection exists only in the environment of Airflow's processes (Airflow reads
+    # AIRFLOW_CONN_* there first and never writes it to its metadata database).
+    env[f"AIRFLOW_CONN_{WAREHOUSE_CONN_ID.upper()}"] = warehouse_connection_uri(env["WAREHOUSE_URL"])
     return env
+
+
+def warehouse_connection_uri(conninfo: str) -> str:
+    """The Airflow connection URI (type postgres) of a libpq URL. Cosmos' profile mapping wants a
+    password: the URL's own, else the one its libpq password file (`passfile=`, the embedded
+    server's) holds for its host, port and user."""
+    from urllib.parse import quote
+
+    from psycopg.conninfo import conninfo_to_dict
+
+    params = conninfo_to_dict(conninfo)
+    host = str(params.get("host") or "127.0.0.1")
+    port = str(params.get("port") or "5432")
+    user = str(params.get("user") or os.environ.get("PGUSER") or "postgres")
+    password = params.get("password") or _from_passfile(params.get("passfile") or os.environ.get("PGPASSFILE"),
+                                                        host, port, user) or ""
+    dbname = str(params.get("dbname") or "warehouse")
+    return f"postgres://{quote(user, safe='')}:{quote(str(password), safe='')}@{host}:{port}/{quote(dbname, safe='')}"
+
+
+def _from_passfile(path: str | None, host: str, port: str, user: str) -> str | None:
+    if not path or not Path(path).is_file():
+        return None
+    for line in Path(path).read_text().splitlines():
+        fields = line.split(":", 4)
+        if len(fields) == 5 and all(f in ("*", want) for f, want in zip(fields[:4], (host, port, fields[2], user))):
+            return fields[4]
+    return None

@@ -8,20 +8,28 @@ docs/spec/DOMAIN.md §7). Beside them `data_dictionary.csv` (every field: type, 
 and English, source — from the export models' dbt docs) and `manifest.json` (every file's rows,
 bytes and SHA-256, the change sets' from/to versions, the gate results).
 
-Each file is written under a temporary name in the same folder and renamed into place: a reader
-never sees a half-written file, and the manifest is renamed last, so it never describes files
-that are not there yet. Temporary files a killed export left behind are removed by the next one.
+The commit protocol (a reader never sees a half-written file, and no manifest lists one):
+1. every file, the manifest included, is written into `<AS_OF>/.staging-<pid>/` (same filesystem),
+   each fsynced, then the folder;
+2. the folder is renamed to `<AS_OF>/.commit` (atomic): from here the publication is decided;
+3. its files are renamed into `<AS_OF>/` one by one, `manifest.json` last, and `.commit` removed.
+A writer killed in 1 leaves the previous publication's files and manifest untouched (its staging
+folder is removed by the next export, or by `recover` at the start of `make run`); killed in 3,
+`recover` completes the renames (roll forward) before anything reads the folder. A write that
+fails (a full disk: ENOSPC) raises ExportError naming the file, and the staging folder is removed.
 """
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import decimal
+import errno
 import hashlib
 import io
 import json
 import os
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +46,10 @@ MANIFEST_VERSION = 2
 DICTIONARY = "data_dictionary.csv"
 EXPORT_DOCS = REPO_ROOT / "dbt_project" / "models" / "export" / "_export.yml"
 BATCH_ROWS = 20_000
-_TEMPORARY = re.compile(r"^\..+\.tmp-(\d+)$")
+_TEMPORARY = re.compile(r"^\..+\.tmp-(\d+)$")       # an earlier version's temporary files
+_STAGING = re.compile(r"^\.staging-(\d+)$")
+COMMIT = ".commit"
+MANIFEST = "manifest.json"
 # PostgreSQL type name → Arrow type; numeric is decided from the values (see _arrow_column).
 _ARROW_TYPES = {
     "text": pa.string(), "varchar": pa.string(), "bpchar": pa.string(), "uuid": pa.string(),
@@ -150,17 +161,17 @@ def _csv_cell(value) -> str:
     return str(value)
 
 
-def _temporary(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+def _open_for_writing(path: Path, mode: str = "wb", **kwargs):
+    """Every export file is opened here: the one place a write can fail for want of space."""
+    return open(path, mode, **kwargs)
 
 
-def _remove_abandoned_temporaries(out: Path) -> None:
-    """Temporary files of an export that was killed (its process is gone): never listed anywhere,
-    but they would take disk space for ever."""
-    for path in out.iterdir():
-        match = _TEMPORARY.match(path.name)
-        if match and not _process_alive(int(match.group(1))):
-            path.unlink(missing_ok=True)
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _process_alive(pid: int) -> bool:
@@ -173,13 +184,52 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = _temporary(path)
-    with open(tmp, "wb") as f:
+def _roll_forward(out: Path) -> None:
+    """Move a decided publication's files from `.commit` into place, the manifest last."""
+    commit = out / COMMIT
+    names = sorted(p.name for p in commit.iterdir() if p.name != MANIFEST)
+    for name in names:
+        os.replace(commit / name, out / name)
+    if (commit / MANIFEST).exists():
+        _fsync_dir(out)
+        os.replace(commit / MANIFEST, out / MANIFEST)
+    _fsync_dir(out)
+    commit.rmdir()
+    _fsync_dir(out)
+
+
+def recover_folder(out: Path) -> None:
+    """Finish or forget what a killed export left in EXPORT_DIR/<AS_OF>: a decided publication
+    (`.commit`) is rolled forward; staging folders and temporary files of writers that are gone
+    are removed (never listed in any manifest, they would only take space)."""
+    if not out.is_dir():
+        return
+    if (out / COMMIT).is_dir():
+        _roll_forward(out)
+    for path in out.iterdir():
+        staging, temporary = _STAGING.match(path.name), _TEMPORARY.match(path.name)
+        match = staging or temporary
+        if match and not _process_alive(int(match.group(1))):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+
+
+def recover(export_dir: Path) -> None:
+    """recover_folder on every AS_OF folder of EXPORT_DIR (the start of `make run`)."""
+    export_dir = Path(export_dir)
+    if export_dir.is_dir():
+        for folder in sorted(export_dir.iterdir()):
+            if folder.is_dir() and not folder.name.startswith("."):
+                recover_folder(folder)
+
+
+def _write_durably(path: Path, data: bytes) -> None:
+    with _open_for_writing(path) as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def _file_facts(path: Path) -> dict:
@@ -190,37 +240,41 @@ def _file_facts(path: Path) -> dict:
     return {"sha256": digest.hexdigest(), "bytes": path.stat().st_size}
 
 
-def _write_dataset(conn: psycopg.Connection, out: Path, dataset: Dataset,
+def _write_dataset(conn: psycopg.Connection, staging: Path, dataset: Dataset,
                    columns: list[tuple[str, str]]) -> tuple[int, dict[str, Path]]:
-    """Parquet and CSV written side by side, batch by batch, to temporary names (renamed later)."""
-    parquet_tmp = _temporary(out / f"{dataset.table}.parquet")
-    csv_tmp = _temporary(out / f"{dataset.table}.csv")
+    """Parquet and CSV written side by side, batch by batch, into the staging folder."""
+    parquet_path = staging / f"{dataset.table}.parquet"
+    csv_path = staging / f"{dataset.table}.csv"
     scales = _numeric_scales(conn, dataset, columns)
     schema = _arrow_batch(columns, scales, []).schema
-    try:
-        rows_written = _fill(conn, dataset, parquet_tmp, csv_tmp, columns, scales, schema)
-    except BaseException:
-        for tmp in (parquet_tmp, csv_tmp):
-            tmp.unlink(missing_ok=True)
-        raise
-    return rows_written, {f"{dataset.table}.parquet": parquet_tmp, f"{dataset.table}.csv": csv_tmp}
+    rows_written = _fill(conn, dataset, parquet_path, csv_path, columns, scales, schema)
+    return rows_written, {f"{dataset.table}.parquet": parquet_path, f"{dataset.table}.csv": csv_path}
 
 
 def _fill(conn: psycopg.Connection, dataset: Dataset, parquet_tmp: Path, csv_tmp: Path,
           columns: list[tuple[str, str]], scales: dict[str, int], schema: pa.Schema) -> int:
     rows_written = 0
-    with pq.ParquetWriter(parquet_tmp, schema, compression="zstd") as parquet, \
-            open(csv_tmp, "w", encoding="utf-8-sig", newline="") as text:
+    # The Parquet writer writes through a Python file object (not its own C++ file), so that every
+    # byte of the export goes through _open_for_writing.
+    with _open_for_writing(parquet_tmp) as binary, \
+            pq.ParquetWriter(binary, schema, compression="zstd") as parquet, \
+            _open_for_writing(csv_tmp, "w", encoding="utf-8-sig", newline="") as text:
         writer = csv.writer(text, lineterminator="\r\n")
-        writer.writerow([n for n, _ in columns])
+        with _NamedWrite(csv_tmp):
+            writer.writerow([n for n, _ in columns])
         for rows in _batches(conn, dataset):
-            parquet.write_batch(_arrow_batch(columns, scales, rows))
-            writer.writerows([_csv_cell(v) for v in row] for row in rows)
+            with _NamedWrite(parquet_tmp):
+                parquet.write_batch(_arrow_batch(columns, scales, rows))
+            with _NamedWrite(csv_tmp):
+                writer.writerows([_csv_cell(v) for v in row] for row in rows)
             rows_written += len(rows)
-        text.flush()
-        os.fsync(text.fileno())
-    with open(parquet_tmp, "rb") as f:
-        os.fsync(f.fileno())
+        with _NamedWrite(parquet_tmp):
+            parquet.close()
+            binary.flush()
+            os.fsync(binary.fileno())
+        with _NamedWrite(csv_tmp):
+            text.flush()
+            os.fsync(text.fileno())
     return rows_written
 
 
@@ -278,33 +332,67 @@ def _dictionary_csv(rows: list[dict]) -> bytes:
 # --- the whole publication --------------------------------------------------------------------
 
 def write_exports(conninfo: str, as_of: dt.date, export_dir: Path, version: str) -> dict:
-    """Write every file of publication `version`; returns the manifest (plus `export_dir`)."""
+    """Write every file of publication `version` (the commit protocol above); returns the manifest
+    (plus `export_dir`)."""
     out = Path(export_dir) / as_of.isoformat()
-    datasets, written = {}, {}
+    staging = out / f".staging-{os.getpid()}"
     try:
-        with psycopg.connect(conninfo) as conn:
-            # One snapshot for the log check and every table: a publish in between cannot mix them.
-            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-            conn.read_only = True
-            with conn.transaction():
-                publication = _publication(conn, version, as_of)
-                columns = {d.table: _columns(conn, d) for d in DATASETS}
-                dictionary = data_dictionary(columns)
-                out.mkdir(parents=True, exist_ok=True)      # only for a publication that may be exported
-                _remove_abandoned_temporaries(out)
-                for dataset in DATASETS:
-                    row_count, files = _write_dataset(conn, out, dataset, columns[dataset.table])
-                    written.update(files)
-                    datasets[dataset.table] = _dataset_entry(conn, dataset, columns[dataset.table], row_count,
-                                                             files, publication)
-        dictionary_tmp = _temporary(out / DICTIONARY)
-        dictionary_tmp.write_bytes(_dictionary_csv(dictionary))
-        written[DICTIONARY] = dictionary_tmp
-        facts = {name: _file_facts(tmp) for name, tmp in written.items()}
-    except BaseException:
-        for tmp in written.values():
-            tmp.unlink(missing_ok=True)
+        manifest = _stage(conninfo, as_of, out, staging, version)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise ExportError(f"could not write {exc.filename or 'an export file'} of publication {version}: "
+                              f"{os.strerror(exc.errno)}; nothing of it was published, {out} still holds the "
+                              f"previous export. Free space on {Path(export_dir)} and run again.") from exc
         raise
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    os.rename(staging, out / COMMIT)          # the decision: from here the rerun rolls forward
+    _fsync_dir(out)
+    _roll_forward(out)
+    return {**manifest, "export_dir": str(out)}
+
+
+class _NamedWrite:
+    """Gives an OSError raised while writing a file the file's name (pyarrow and the csv module
+    raise it without one)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if isinstance(exc, OSError) and not exc.filename:
+            exc.filename = str(self.path)
+        return False
+
+
+def _stage(conninfo: str, as_of: dt.date, out: Path, staging: Path, version: str) -> dict:
+    """Every file and the manifest, complete and fsynced, in the staging folder."""
+    datasets, written = {}, {}
+    with psycopg.connect(conninfo) as conn:
+        # One snapshot for the log check and every table: a publish in between cannot mix them.
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        conn.read_only = True
+        with conn.transaction():
+            publication = _publication(conn, version, as_of)
+            columns = {d.table: _columns(conn, d) for d in DATASETS}
+            dictionary = data_dictionary(columns)
+            out.mkdir(parents=True, exist_ok=True)      # only for a publication that may be exported
+            recover_folder(out)
+            staging.mkdir()
+            for dataset in DATASETS:
+                row_count, files = _write_dataset(conn, staging, dataset, columns[dataset.table])
+                written.update(files)
+                datasets[dataset.table] = _dataset_entry(conn, dataset, columns[dataset.table], row_count,
+                                                         files, publication)
+    with _NamedWrite(staging / DICTIONARY):
+        _write_durably(staging / DICTIONARY, _dictionary_csv(dictionary))
+    written[DICTIONARY] = staging / DICTIONARY
+    facts = {name: _file_facts(path) for name, path in written.items()}
     for dataset in datasets.values():
         for name in dataset["files"]:
             facts[name]["rows"] = dataset["row_count"]
@@ -325,11 +413,11 @@ def write_exports(conninfo: str, as_of: dt.date, export_dir: Path, version: str)
         "files": facts,
         "gate_results": publication["gate_results"],
     }
-    for name, tmp in written.items():
-        os.replace(tmp, out / name)
     body = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-    _write_atomically(out / "manifest.json", body.encode("utf-8"))
-    return {**manifest, "export_dir": str(out)}
+    with _NamedWrite(staging / MANIFEST):
+        _write_durably(staging / MANIFEST, body.encode("utf-8"))
+    _fsync_dir(staging)
+    return manifest
 
 
 def _dataset_entry(conn: psycopg.Connection, dataset: Dataset, columns: list[tuple[str, str]], row_count: int,

@@ -2,10 +2,15 @@
 
 `run`: start the warehouse, prepare Airflow, write the sample when the landing zone is empty, run
 the DAGs through Airflow (every ingest DAG, then `transform`, then `publish`), print the summary.
-Exit code 0 only when the run was published.
+Exit code 0 only when the run was published. One run at a time per STATE_DIR: `run` holds an
+exclusive lock (flock) on STATE_DIR/run.lock from its first step to its last, and a second `make run`
+on the same STATE_DIR refuses at once, naming the holder; there are never two publishers.
 """
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import fcntl
 import json
 import os
 import shutil
@@ -20,6 +25,35 @@ from include import airflow_env, settings
 FRESHNESS_DAG = "feed_freshness"
 DAG_ORDER_TAIL = (FRESHNESS_DAG, "transform", "publish")
 SAMPLE_SUBJECTS = int(os.environ.get("SAMPLE_SUBJECTS", "2000"))
+
+
+class RunInProgress(SystemExit):
+    """Another run holds STATE_DIR's run lock."""
+
+
+@contextlib.contextmanager
+def run_lock():
+    """The exclusive lock of a run on this STATE_DIR (STATE_DIR/run.lock, flock: released by the
+    kernel when the holder ends, however it ends). The file says who holds it (pid, start time),
+    for the message the next run gives. Yields the locked descriptor (children that must hold the
+    lock too are given it)."""
+    path = settings.state_dir() / "run.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = (os.pread(fd, 4096, 0).decode(errors="replace").strip()
+                      or "a process that has not yet said who it is")
+            raise RunInProgress(f"another run is in progress on STATE_DIR {settings.state_dir()}: {holder}. "
+                                f"Wait for it to finish (or stop it); two runs must never publish at once.") from None
+        started = dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} started {started} ({' '.join(sys.argv)})\n".encode(), 0)
+        yield fd
+    finally:
+        os.close(fd)
 
 
 def say(message: str) -> None:
@@ -133,12 +167,18 @@ def _ingest_groups(ingest: list[str]) -> list[list[str]]:
     return [g for g in groups if g]
 
 
+# The run lock's descriptor while `run` holds it: each DAG runner inherits it, so that the lock
+# outlives a `make run` killed while its runners still publish.
+_LOCK_FD: int | None = None
+
+
 def _start_runner(dag_ids: list[str], conf: str, env: dict, log: Path, stop_on_failure: bool):
     cmd = [sys.executable, "-m", "include.dag_runner", "--conf", conf, *dag_ids]
     if stop_on_failure:
         cmd.insert(3, "--stop-on-failure")
     handle = log.open("w")
-    return subprocess.Popen(cmd, env=env, stdout=handle, stderr=subprocess.STDOUT), log
+    held = (_LOCK_FD,) if _LOCK_FD is not None else ()
+    return subprocess.Popen(cmd, env=env, stdout=handle, stderr=subprocess.STDOUT, pass_fds=held), log
 
 
 def _finish_runner(proc: subprocess.Popen, log: Path) -> bool:
@@ -210,10 +250,24 @@ def _warehouse_now():
 
 
 def run() -> int:
+    global _LOCK_FD
+    with run_lock() as fd:
+        _LOCK_FD = fd
+        try:
+            return _run()
+        finally:
+            _LOCK_FD = None
+
+
+def _run() -> int:
     started = time.monotonic()
     as_of = settings.as_of()
     landing = settings.landing_dir()
     start_warehouse()
+    from include import export
+
+    # What a killed export had decided to publish is completed before anything reads the files.
+    export.recover(settings.export_dir())
     env = airflow_env.environment()
     ensure_sample(landing, as_of)
     prepare_airflow(env)

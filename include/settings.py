@@ -66,6 +66,38 @@ def warehouse_url() -> str:
     return embedded_pg.url("warehouse")
 
 
+def secrets_dir() -> Path:
+    """STATE_DIR/secrets: the generated keys and passwords of a laptop installation, owner-only."""
+    path = state_dir() / "secrets"
+    path.mkdir(parents=True, exist_ok=True)
+    path.chmod(0o700)
+    return path
+
+
+def generated_secret(name: str) -> str:
+    """The secret `name` of this STATE_DIR: made once (random, 256 bits) in a file of mode 0600
+    under secrets_dir(), the same on every later call. Never in the repository, never logged."""
+    path = secrets_dir() / name
+    if not path.exists():
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it a moment ago
+            pass
+        else:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32))
+                f.flush()
+                os.fsync(f.fileno())
+    value = path.read_text().strip()
+    if not value:
+        raise SystemExit(f"the secret file {path} is empty: delete it only together with the data it protects")
+    return value
+
+
+def dbt_threads() -> str:
+    return os.environ.get("DBT_THREADS", "2")
+
+
 def pseudonym_key() -> bytes:
     """The HMAC key that pseudonymises personal identity numbers (docs/spec/DOMAIN.md §8).
 
@@ -75,14 +107,11 @@ def pseudonym_key() -> bytes:
     value = os.environ.get("CREDIT_PSEUDONYM_KEY")
     if value:
         return value.encode()
-    path = state_dir() / "secrets" / "pseudonym.key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another task made it a moment ago
-            pass
-        else:
-            with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_hex(32))
-    return path.read_text().strip().encode()
+    return generated_secret("pseudonym.key").encode()
+
+
+def role_password(role: str) -> str:
+    """The password `role` (credit_loader, credit_analyst, credit_financing) logs in with:
+    `<ROLE>_PASSWORD` from the environment (an external warehouse's, set by its administrator),
+    else the one generated for this STATE_DIR, which the embedded server gives the role."""
+    return os.environ.get(f"{role.upper()}_PASSWORD") or generated_secret(f"{role}.password")

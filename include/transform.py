@@ -36,8 +36,9 @@ def dbt_executable() -> str:
 def dbt_env(conninfo: str) -> dict[str, str]:
     """Environment variables for profiles.yml from a libpq URL or key=value string.
 
-    Only the DBT_* variables; callers merge them into their own environment. The password, if any,
-    travels in the environment, never in a file.
+    Only the DBT_* variables (and PGPASSFILE); callers merge them into their own environment. The
+    password, if any, travels in the environment, never in a file of the repository; a URL that
+    names a libpq password file instead (the embedded server's) hands dbt that file.
     """
     params = conninfo_to_dict(conninfo)
     env = {
@@ -48,6 +49,8 @@ def dbt_env(conninfo: str) -> dict[str, str]:
         "DBT_DBNAME": str(params.get("dbname") or "warehouse"),
         "DBT_THREADS": os.environ.get("DBT_THREADS", "2"),
     }
+    if params.get("passfile"):
+        env["PGPASSFILE"] = str(params["passfile"])
     return env
 
 

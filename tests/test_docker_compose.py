@@ -257,6 +257,8 @@ def test_pipeline_settings_reach_every_airflow_service(compose, env_example):
             warehouse_db["POSTGRES_PASSWORD"],
             warehouse_db["POSTGRES_DB"],
         ), service
+        # the dbt tasks' Airflow connection (dags/transform.py) is the same warehouse
+        assert env["AIRFLOW_CONN_CREDIT_WAREHOUSE"] == env["WAREHOUSE_URL"], service
         assert env["CREDIT_PSEUDONYM_KEY"] == env_example["CREDIT_PSEUDONYM_KEY"], service
         for name in ("LANDING_DIR", "EXPORT_DIR", "STATE_DIR"):
             assert env[name] == env_example[name] and env[name].startswith("/"), (service, name)
@@ -267,6 +269,7 @@ def test_external_warehouse_url_replaces_the_bundled_one(raw_compose, env_exampl
     external = "postgresql://credit:s3cr3t@db.office.internal:5432/warehouse"
     resolved = resolve(raw_compose, {**env_example, "WAREHOUSE_URL": external})
     assert service_env(resolved, "airflow-worker")["WAREHOUSE_URL"] == external
+    assert service_env(resolved, "airflow-worker")["AIRFLOW_CONN_CREDIT_WAREHOUSE"] == external
 
 
 def test_services_run_the_right_airflow_commands(compose):

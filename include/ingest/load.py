@@ -14,6 +14,7 @@ Order of work inside the transaction:
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import itertools
 import json
 import os
@@ -43,6 +44,16 @@ QUARANTINE_COLUMNS = ("feed", "file_name", "sha256", "row_number", "column_name"
                       "column_header", "instruction")
 
 _schemas_ready: set[tuple[str, str]] = set()
+
+
+class DiskFull(RuntimeError):
+    """No space to write a delivery (the warehouse's disk, or the loader's spool): the file's
+    transaction rolled back, nothing of it is kept; the rerun loads it once space is back."""
+
+
+def _spool_file():
+    """The quarantine rows' spool (in memory, on disk past SPOOL_IN_MEMORY): the loader's own write."""
+    return tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, mode="w+", encoding="utf-8")
 
 
 class UnsafeFileName(ValueError):
@@ -137,6 +148,21 @@ def load_file(conninfo: str, feed: str, file_name: str, landing_dir: Path | None
     fp = fingerprint(path)
     received_at = dt.datetime.fromtimestamp(info.st_mtime, tz=dt.timezone.utc)
     _ensure_ready(conninfo, feed)
+    try:
+        outcome = _load_in_one_transaction(conninfo, contract, feed, file_name, path, fp, received_at)
+    except (OSError, psycopg.errors.DiskFull) as exc:
+        if isinstance(exc, OSError) and exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise
+        raise DiskFull(f"could not load {feed}/{file_name} into raw.{feed}: no space left to write it ({exc}); "
+                       f"its transaction was rolled back, nothing of the file is kept and the ledger does not "
+                       f"list it. Free space (the warehouse's data disk, or {tempfile.gettempdir()}) and run "
+                       f"again: the file is then loaded once.") from exc
+    return_memory(collect=fp.size_bytes >= COLLECT_AFTER_BYTES)
+    return outcome
+
+
+def _load_in_one_transaction(conninfo: str, contract, feed: str, file_name: str, path: Path, fp,
+                             received_at: dt.datetime) -> dict:
     with psycopg.connect(conninfo) as conn:
         with conn.transaction():
             conn.execute("select pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{feed}:{fp.sha256}",))
@@ -154,7 +180,6 @@ def load_file(conninfo: str, feed: str, file_name: str, landing_dir: Path | None
                 outcome["detail"] = {}
             _record(conn, outcome, fp.size_bytes, received_at)
     outcome.pop("detail", None)
-    return_memory(collect=fp.size_bytes >= COLLECT_AFTER_BYTES)
     return outcome
 
 
@@ -223,7 +248,7 @@ def _load_rows(conn: psycopg.Connection, contract, path: Path, file_name: str, f
         offset = None
         if vectorized.applies(contract, delivery, fp):
             offset = vectorized.data_offset(path, fp.encoding, _delimiter(delivery), delivery.header_row)
-        with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, mode="w+", encoding="utf-8") as spool:
+        with _spool_file() as spool:
             if offset is None:
                 counts = _copy_rows(conn, copy_raw, delivery, checker, spool, contract.id, file_name, fp.sha256)
             else:

@@ -23,3 +23,9 @@ def test_malformed_as_of_fails_with_a_readable_message(scratch_db, tmp_path):
                      extra_vars={"as_of": "2022-13-4x"}, target_path=tmp_path)
     assert result.returncode != 0
     assert "as_of=2022-13-4x is not a date" in result.stdout
+
+
+def test_dbt_env_hands_on_the_password_file_of_the_url():
+    env = dbt_env("postgresql://postgres@127.0.0.1:55432/warehouse?passfile=/state/secrets/pgpass")
+    assert env["PGPASSFILE"] == "/state/secrets/pgpass" and env["DBT_PASSWORD"] == ""
+    assert "PGPASSFILE" not in dbt_env("postgresql://loader:s3cret@db.example:6543/credit")

@@ -7,14 +7,14 @@ import os
 import psycopg
 import pytest
 
-from include import publish
+from include import publish, settings
 from include.quality import audit as quality_audit
 from tests.publish import builders
 
 AS_OF = dt.date(2026, 6, 30)
 
 if os.environ.get("WAREHOUSE_URL") and not os.environ.get("CREDIT_ANALYST_PASSWORD"):
-    pytest.skip("role logins need the embedded server's trust auth or CREDIT_<ROLE>_PASSWORD",
+    pytest.skip("role logins on an external warehouse need CREDIT_<ROLE>_PASSWORD",
                 allow_module_level=True)
 
 
@@ -24,7 +24,7 @@ def passed_gate() -> dict:
 
 
 def as_role(url: str, role: str) -> str:
-    return psycopg.conninfo.make_conninfo(url, user=role, password=os.environ.get(f"{role.upper()}_PASSWORD"))
+    return psycopg.conninfo.make_conninfo(url, user=role, password=settings.role_password(role))
 
 
 def can_read(url: str, role: str, table: str) -> bool:

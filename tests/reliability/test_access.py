@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from include import feeds, publish, run_context
+from include import feeds, publish, run_context, settings
 from include.ingest import ensure_schemas, load_file, pending_files
 from include.settings import REPO_ROOT
 from tests.reliability import corpus, pipeline
@@ -26,7 +26,7 @@ NOT_PERSONAL = {"raw", "audit"}   # the only schemas where identity numbers may 
 
 
 def _as_role(url: str, role: str) -> str:
-    return psycopg.conninfo.make_conninfo(url, user=role, password=os.environ.get(f"{role.upper()}_PASSWORD"))
+    return psycopg.conninfo.make_conninfo(url, user=role, password=settings.role_password(role))
 
 
 def _user_tables(conn) -> list[tuple[str, str]]:
@@ -47,7 +47,7 @@ def _can(conn, statement) -> bool:
 @pytest.fixture(scope="module")
 def warehouse(clean_run):
     if os.environ.get("WAREHOUSE_URL") and not os.environ.get("CREDIT_ANALYST_PASSWORD"):
-        pytest.skip("role logins need the embedded server's trust auth or CREDIT_<ROLE>_PASSWORD")
+        pytest.skip("role logins on an external warehouse need CREDIT_<ROLE>_PASSWORD")
     publish.ensure_roles(clean_run["url"])
     return clean_run["url"]
 
@@ -65,6 +65,23 @@ def test_each_role_reads_its_own_schemas_and_is_refused_every_other_table(wareho
             if readable != (schema in OWN_SCHEMAS[role]):
                 wrong.append((schema, table, "read" if readable else "refused"))
     assert wrong == [], f"{role}: {wrong}"
+
+
+def test_the_analyst_logs_in_with_its_own_password_reads_marts_and_never_raw(warehouse):
+    """Through the server's authentication (scram-sha-256), not trust: without its password the
+    analyst is refused; with it, marts are readable and raw (clear identity numbers) is not."""
+    no_password = psycopg.conninfo.make_conninfo(warehouse, user="credit_analyst", passfile="/nonexistent")
+    with pytest.raises(psycopg.OperationalError, match="no password supplied|password authentication failed"):
+        psycopg.connect(no_password).close()
+    with psycopg.connect(warehouse) as admin:
+        persons = admin.execute("select count(*) from raw.real_estate "
+                                "where owner_id ~ '^[0-9]{17}[0-9Xx]$'").fetchone()[0]
+    assert persons > 0, "raw holds clear identity numbers: the refusal below protects something"
+    with psycopg.connect(_as_role(warehouse, "credit_analyst"), autocommit=True) as conn:
+        assert conn.execute("select current_user").fetchone() == ("credit_analyst",)
+        assert conn.execute("select count(*) from marts.subject_archive").fetchone()[0] == pipeline.SUBJECTS
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("select owner_id from raw.real_estate limit 1")
 
 
 @pytest.mark.parametrize("role", ["credit_analyst", "credit_financing"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from decimal import Decimal
 
 import psycopg
@@ -188,3 +189,16 @@ def test_the_history_writes_a_version_per_change_and_closes_the_current_one(db):
     reply = dbt(url, later, "run", "--select", "subject_archive_snapshot")
     assert reply["success"], reply["output"][-4000:]
     assert query(url, everything) == after
+
+
+def test_the_rule_unit_tests_run_and_pass(db):
+    """The dbt unit tests of the per-rule models (models/intermediate/_intermediate.yml
+    `unit_tests:`: publicity by regime, severity, repair and objection; points, score and grade)
+    run in `dbt build` before their models; here by themselves, each must be found and pass."""
+    url = db["url"]
+    reply = dbt(url, D("2026-06-30"), "test", "--select", "test_type:unit")
+    assert reply["success"], reply["output"][-6000:]
+    results = json.loads((target_of(url) / "run_results.json").read_text())["results"]
+    assert sorted((r["unique_id"].split(".")[-1], r["status"]) for r in results) == [
+        ("credit_evaluation_points_score_and_grade", "pass"),
+        ("penalty_publicity_by_regime_severity_repair_and_objection", "pass")]

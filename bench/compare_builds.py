@@ -2,6 +2,7 @@
 checkout and compares every published and history table with EXCEPT ALL both ways.
 
     python bench/compare_builds.py build --repo PATH --database NAME [--subjects 2000] [--work DIR]
+                                         [--earlier-repo PATH --switch-day N]
     python bench/compare_builds.py compare --database A --other B [--json FILE]
 
 `build` (run once per checkout, with that checkout's code: `--repo` is put first on sys.path):
@@ -13,6 +14,8 @@ ingested; then, as the daily runs would:
          `dbt build` as of 2026-07-31, recorded as published;
   day 3  the same as of 2026-08-31, then the same build again (a rerun changes nothing).
 So the history has first versions, versions closed and opened by a new as_of and by corrections.
+With --earlier-repo, days before --switch-day (1–3) are built by that checkout's dbt project and the
+rest by --repo's: the upgrade of a warehouse an earlier release built.
 `compare` copies database B's tables of the compared schemas into database A (schema cmp_<schema>)
 and counts, per table, the rows of each side missing from the other (EXCEPT ALL on the row's text,
 so column order, types and numeric scale count too). Exit status 1 when anything differs.
@@ -24,6 +27,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -49,14 +53,15 @@ def database_url(name: str) -> str:
     return psycopg.conninfo.make_conninfo(server_url(), dbname=name)
 
 
-def build(repo: Path, database: str, subjects: int, work: Path) -> None:
+def build(repo: Path, database: str, subjects: int, work: Path, earlier_repo: Path | None = None,
+          switch_day: int = 1) -> None:
     sys.path[:0] = [str(repo), str(repo / "bench")]
     import psycopg
     from psycopg import sql
 
     from include.ingest import ingest_all, load_file
     from include.sample_data import write_sample
-    from include.transform import run_dbt
+    from include.transform import dbt_arguments, dbt_executable, dbt_run_env
     from transform import mark_published, write_corrections  # bench/transform.py of that checkout
 
     sample = work / f"sample-{subjects}"
@@ -73,20 +78,25 @@ def build(repo: Path, database: str, subjects: int, work: Path) -> None:
     url = database_url(database)
     ingest_all(url, landing)
 
-    def dbt_build(as_of: dt.date, *args: str) -> None:
-        done = run_dbt(["build", *args], url, as_of, target_path=work / database / "target")
+    def dbt_build(day: int, *args: str) -> None:
+        as_of = DAYS[day - 1]
+        project = (earlier_repo if earlier_repo and day < switch_day else repo) / "dbt_project"
+        # the arguments include.transform.run_dbt gives dbt, in the project of this day's checkout
+        command = [dbt_executable(), *dbt_arguments(["build", *args], as_of, target_path=work / database / "target")]
+        done = subprocess.run(command, cwd=project, env={**os.environ, **dbt_run_env(url)}, text=True,
+                              capture_output=True)
         if done.returncode != 0:
             raise RuntimeError(f"dbt build as of {as_of} failed:\n{(done.stdout + done.stderr)[-6000:]}")
-        print(f"{database}: dbt build {' '.join(args)} as of {as_of} done", file=sys.stderr, flush=True)
+        print(f"{database}: dbt build {' '.join(args)} as of {as_of} by {project} done", file=sys.stderr, flush=True)
 
-    dbt_build(DAYS[0], "--full-refresh")
+    dbt_build(1, "--full-refresh")
     mark_published(url, DAYS[0])
-    for as_of in DAYS[1:]:
+    for day, as_of in enumerate(DAYS[1:], start=2):
         for feed, (file_name, _) in write_corrections(url, landing, subjects, SHARE, as_of).items():
             assert load_file(url, feed, file_name, landing)["status"] == "loaded"
-        dbt_build(as_of)
+        dbt_build(day)
         mark_published(url, as_of)
-    dbt_build(DAYS[-1])
+    dbt_build(len(DAYS))
 
 
 def tables(conn, schemas) -> dict[str, list[tuple[str, str]]]:
@@ -147,13 +157,16 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--database", required=True)
     b.add_argument("--subjects", type=int, default=2000)
     b.add_argument("--work", type=Path, default=Path("/tmp/compare-builds"))
+    b.add_argument("--earlier-repo", type=Path, help="the checkout that builds the days before --switch-day")
+    b.add_argument("--switch-day", type=int, default=1, choices=range(1, len(DAYS) + 1))
     c = commands.add_parser("compare")
     c.add_argument("--database", required=True)
     c.add_argument("--other", required=True)
     c.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     if args.command == "build":
-        build(args.repo.resolve(), args.database, args.subjects, args.work)
+        build(args.repo.resolve(), args.database, args.subjects, args.work,
+              args.earlier_repo.resolve() if args.earlier_repo else None, args.switch_day)
         return 0
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     report = compare(args.database, args.other)

@@ -4,7 +4,7 @@
     always analysed. An incremental model only when it has no statistics yet or more than a tenth of
     its rows changed since they were taken, counting this build's own writes (autovacuum's default
     threshold): a daily run writes a few thousand rows into tables of millions, and re-sampling them
-    all cost ~0.3–0.5 s per model at city scale for statistics that had not moved.
+    all cost time in every model for statistics that had not moved.
     A model whose meta sets `statistics_target` (the published tables, dbt_project.yml) is sampled
     at that target for this ANALYZE only (`set local`: the model's transaction). -#}
 {% macro refresh_statistics() -%}

@@ -5,6 +5,8 @@ Tests run in file order on one database; each step is one `dbt build`.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from decimal import Decimal
 
 import psycopg
@@ -137,11 +139,14 @@ def test_year_outside_the_calendar_is_reported_not_guessed(db):
     assert card["I08"][2] == Decimal("0")
 
 
-def test_the_snapshot_stages_the_same_versions_as_dbts_own_staging(db):
-    """macros/snapshot_staging.sql reads only the current versions of the archives compared; dbt's
-    own staging (var snapshot_staging_by_dbt) reads all of them. From the same snapshot and the
-    same archives — one changed (a closed and a new version), one new subject, the rest
-    unchanged — both runs leave the same rows, every column."""
+def test_the_history_writes_a_version_per_change_and_closes_the_current_one(db):
+    """models/history/subject_archive_snapshot.sql writes the SCD2 versions dbt's timestamp snapshot
+    wrote: from the same history and archives — one changed, one new subject, the rest unchanged —
+    the changed subject's current version is closed at the new as_of (only dbt_valid_to changes),
+    a new version opens with dbt's scd_id md5(uscc|valid_from), the new subject gets its first
+    version, every other row stays as it was; a table of an earlier release (no partial index)
+    gets the index before the query; a rerun for the same as_of changes nothing, even with a
+    changed archive."""
     url = db["url"]
     later, s9 = D("2027-04-30"), uscc(9)
     with psycopg.connect(url) as conn:
@@ -152,29 +157,55 @@ def test_the_snapshot_stages_the_same_versions_as_dbts_own_staging(db):
                                                       to_jsonb(a) || jsonb_build_object('uscc', %s::text))).*
                         from intermediate.int_subject_archive as a where uscc = %s""", (s9, S2))
         conn.execute("create table history.snapshot_before as select * from history.subject_archive_snapshot")
-        # as on a snapshot table of an earlier release: the pre-hook makes the index before the query
+        # as on a table of an earlier release: the pre-hook makes the index before the query
         conn.execute("drop index history.subject_archive_snapshot_uscc_idx")
     everything = "select * from history.subject_archive_snapshot order by uscc, dbt_valid_from"
-    log = target_of(url) / "logs" / "dbt.log"
-    results, read_by_key = {}, {}
-    for by_dbt in (False, True):
-        with psycopg.connect(url) as conn:
-            conn.execute("truncate history.subject_archive_snapshot")
-            conn.execute("insert into history.subject_archive_snapshot select * from history.snapshot_before")
-        logged = log.stat().st_size
-        reply = dbt(url, later, "snapshot", extra_vars={"snapshot_staging_by_dbt": by_dbt})
-        assert reply["success"], reply["output"][-4000:]
-        results[by_dbt] = query(url, everything)
-        # which staging ran: ours reads the current versions of the compared keys only
-        read_by_key[by_dbt] = "macros/snapshot_staging.sql" in log.read_bytes()[logged:].decode(errors="replace")
-    assert read_by_key == {False: True, True: False}
-    before = query(url, "select count(*) from history.snapshot_before")[0][0]
-    assert len(results[False]) == before + 2                       # S1's new version, S9's first
-    closed_and_current = [r[-1] for r in results[False] if r[0] == S1][-2:]      # dbt_valid_to
-    assert closed_and_current == [dt.datetime(2027, 4, 30), None]
-    assert results[False] == results[True]
-    # the current versions are found by the snapshot's partial index (its post-hook)
+    before = query(url, "select * from history.snapshot_before order by uscc, dbt_valid_from")
+    reply = dbt(url, later, "run", "--select", "subject_archive_snapshot")
+    assert reply["success"], reply["output"][-4000:]
+    after = query(url, everything)
+    assert len(after) == len(before) + 2                            # S1's new version, S9's first
+    columns = [r[0] for r in query(url, "select column_name from information_schema.columns where table_schema"
+                                        " = 'history' and table_name = 'subject_archive_snapshot' order by ordinal_position")]
+    assert columns[-4:] == ["dbt_scd_id", "dbt_updated_at", "dbt_valid_from", "dbt_valid_to"]
+    scd_id, valid_to = columns.index("dbt_scd_id"), columns.index("dbt_valid_to")
+    s1_before = [r for r in before if r[0] == S1]
+    s1_after = [r for r in after if r[0] == S1]
+    assert s1_before[-1][valid_to] is None
+    closed, current = s1_after[-2], s1_after[-1]
+    # the closed version: the same row but dbt_valid_to
+    assert closed[:valid_to] == s1_before[-1][:valid_to] and closed[valid_to] == dt.datetime(2027, 4, 30)
+    assert current[scd_id] == hashlib.md5(f"{S1}|2027-04-30 00:00:00".encode()).hexdigest()
+    assert current[valid_to] is None and current[scd_id + 2] == dt.datetime(2027, 4, 30)   # dbt_valid_from
+    s9_rows = [r for r in after if r[0] == s9]
+    assert [(r[scd_id], r[valid_to]) for r in s9_rows] == [
+        (hashlib.md5(f"{s9}|2027-04-30 00:00:00".encode()).hexdigest(), None)]
+    untouched = [r for r in after if r[0] not in (S1, s9)]
+    assert untouched == [r for r in before if r[0] != S1]
+    # the current versions are found by the partial index (made again by the pre-hook)
     assert query(url, "select indexdef from pg_indexes where schemaname = 'history'"
                       " and tablename = 'subject_archive_snapshot'") == [
         ("CREATE INDEX subject_archive_snapshot_uscc_idx ON history.subject_archive_snapshot"
          " USING btree (uscc) WHERE (dbt_valid_to IS NULL)",)]
+    reply = dbt(url, later, "run", "--select", "subject_archive_snapshot")
+    assert reply["success"], reply["output"][-4000:]
+    assert query(url, everything) == after
+    # a correction rerun for the same as_of is not a new version (it is recorded at the next later as_of)
+    with psycopg.connect(url) as conn:
+        conn.execute("update intermediate.int_subject_archive set archive_hash = md5(archive_hash) where uscc = %s", (S1,))
+    reply = dbt(url, later, "run", "--select", "subject_archive_snapshot")
+    assert reply["success"], reply["output"][-4000:]
+    assert query(url, everything) == after
+
+
+def test_the_rule_unit_tests_run_and_pass(db):
+    """The dbt unit tests of the per-rule models (models/intermediate/_intermediate.yml
+    `unit_tests:`: publicity by regime, severity, repair and objection; points, score and grade)
+    run in `dbt build` before their models; here by themselves, each must be found and pass."""
+    url = db["url"]
+    reply = dbt(url, D("2026-06-30"), "test", "--select", "test_type:unit")
+    assert reply["success"], reply["output"][-6000:]
+    results = json.loads((target_of(url) / "run_results.json").read_text())["results"]
+    assert sorted((r["unique_id"].split(".")[-1], r["status"]) for r in results) == [
+        ("credit_evaluation_points_score_and_grade", "pass"),
+        ("penalty_publicity_by_regime_severity_repair_and_objection", "pass")]

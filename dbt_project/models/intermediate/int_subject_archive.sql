@@ -51,8 +51,8 @@ per_item as (
     select dimension, match_value, points, cap from rules where dimension in ('tax_rating', 'penalty', 'commitment')
 ),
 scored as materialized (
-    -- materialized: inlined, each later reference to a points column re-ran its rule lookup (four
-    -- times per subject at city scale)
+    -- materialized: inlined, each later reference to a points column re-ran its rule lookup (once
+    -- per reference and subject)
     select
         f.*,
         r.base as points_base,
@@ -79,7 +79,7 @@ scored as materialized (
 ),
 grade_bands as (
     -- each grade's score range [min_score, next grade's min_score): a join per subject instead of
-    -- a sorted lookup per subject (300,000 of them at city scale)
+    -- a sorted lookup per subject
     select grade, min_score, lead(min_score) over (order by min_score) as next_min_score
     from {{ ref('credit_grades') }}
 ),

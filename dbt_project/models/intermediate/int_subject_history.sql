@@ -12,7 +12,7 @@
 -- the same as a full build's.
 -- When W has moved, the pre-hook empties the table (in the build's transaction) and the full-build
 -- SQL refills it: one scan of each history instead of an index lookup per subject and a delete of
--- every row, which took 36 s against a full build's 14 s at city scale (docs/performance.md).
+-- every row, which cost more than a full build (docs/performance.md).
 {{ config(materialized='incremental', unique_key='uscc', incremental_strategy='delete+insert',
           indexes=[{'columns': ['uscc'], 'unique': True}] + watermark_indexes(),
           pre_hook="{{ empty_when_window_moved() }}",

@@ -36,7 +36,7 @@ select
 from counted as k
 cross join threshold as t
 -- lateral: one registry lookup per focus subject (a few hundred); a plain join was planned for the
--- half million subjects the counts were estimated at, hashing the whole registry (0.2 s at city scale)
+-- half million subjects the counts were estimated at, hashing the whole registry
 left join lateral (
     select subject_name, subject_type, region_code from {{ ref('stg_subjects') }} where uscc = k.subject_key
 ) as s on true

@@ -1,7 +1,7 @@
 {#- Every listed column has a value on every row. One test and one scan of the table for all of a
-    model's required columns, instead of dbt's not_null per column: at city scale each test node
-    costs ~50 ms of fixed overhead even when it reads a handful of rows, and the daily build ran
-    115 of them (docs/performance.md). A failure returns one row per column that has nulls, with
+    model's required columns, instead of dbt's not_null per column: each test node has a fixed
+    overhead even when it reads a handful of rows, and the daily build ran one per column
+    (docs/performance.md). A failure returns one row per column that has nulls, with
     how many rows. -#}
 {% test not_null_columns(model, columns) %}
 with null_rows as (

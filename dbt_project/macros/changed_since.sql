@@ -1,0 +1,3 @@
+{% macro changed_since(since) -%}
+_built_xid >= {{ since }}
+{%- endmacro %}

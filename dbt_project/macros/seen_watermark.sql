@@ -1,0 +1,3 @@
+{% macro seen_watermark() -%}
+(select coalesce(max(_seen_xmin), '0'::xid8) from {{ this }})
+{%- endmacro %}

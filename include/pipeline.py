@@ -21,9 +21,10 @@ from pathlib import Path
 
 from include import airflow_env, settings
 
-# After the ingests: is any department overdue (it alerts, never fails), then build and publish.
+DAG_ORDER_TAIL = ("transform", "publish")
+# After the ingests, beside the transform (in a runner of its own: it only reads the ledger, and
+# does not wait for the build): is any department overdue? It alerts, it never stops the run.
 FRESHNESS_DAG = "feed_freshness"
-DAG_ORDER_TAIL = (FRESHNESS_DAG, "transform", "publish")
 SAMPLE_SUBJECTS = int(os.environ.get("SAMPLE_SUBJECTS", "2000"))
 
 
@@ -151,7 +152,7 @@ def ensure_sample(landing: Path, as_of) -> None:
 def dag_ids() -> list[str]:
     from include import feeds
 
-    return [f"ingest_{feed}" for feed in feeds.load_contracts()] + list(DAG_ORDER_TAIL)
+    return [f"ingest_{feed}" for feed in feeds.load_contracts()] + [FRESHNESS_DAG, *DAG_ORDER_TAIL]
 
 
 # The two largest feeds go to different workers; the rest alternate.
@@ -230,15 +231,16 @@ def run_dags(env: dict, as_of, log_dir: Path) -> bool:
     ok = all([_finish_runner(proc, log) for proc, log in runners])
     if not ok:
         return False
+    freshness = _start_runner([FRESHNESS_DAG], conf, env, log_dir / "feed-freshness.log", stop_on_failure=True)
     unchanged = current_publication(settings.warehouse_url(), as_of)
     if unchanged:
         say(f"  nothing new since publication {unchanged} for AS_OF={as_of} by this code: transform and "
             f"publish not needed (REBUILD=1 forces them)")
-        proc, log = _start_runner([FRESHNESS_DAG], conf, env, log_dir / "feed-freshness.log", stop_on_failure=True)
-        return _finish_runner(proc, log)
+        return _finish_runner(*freshness)
     proc, log = _start_runner(list(DAG_ORDER_TAIL), conf, env, log_dir / "transform-publish.log",
                               stop_on_failure=True)
-    return _finish_runner(proc, log)
+    built = _finish_runner(proc, log)
+    return _finish_runner(*freshness) and built
 
 
 def _warehouse_now():

@@ -169,3 +169,20 @@ def test_long_bodies_are_cut_to_what_wecom_accepts():
     content = alerts.payload(alert, "wecom")["markdown"]["content"]
     assert len(content.encode("utf-8")) <= 4096
     assert content.endswith("\n…")
+
+
+def test_the_run_summary_shows_what_would_have_been_sent(scratch_db, webhook_env):
+    from include import summary
+
+    clear_log(scratch_db)
+    with psycopg.connect(scratch_db) as conn:
+        alerts.ensure_alert_log(conn)
+        since = conn.execute("select now()").fetchone()[0]
+    alerts.send(ALERT, scratch_db)
+    with psycopg.connect(scratch_db) as conn:
+        lines = summary.alert_lines(conn, since)
+        later = summary.alert_lines(conn, since + dt.timedelta(hours=1))
+    assert lines == ["  质量门 publication 阻断 (AS_OF 2026-06-30) — not sent (no ALERT_WEBHOOK_URL); would have sent",
+                     "      - 质量门 **publication** 阻断",
+                     "      - marts_build.subject_archive.uscc 重复"]
+    assert later == ["  (none)"]      # alerts of earlier runs are not this run's

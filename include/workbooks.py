@@ -59,7 +59,7 @@ def _fetch(conninfo: str, schema: str) -> tuple[list, list]:
         rows = conn.execute(sql.SQL(
             "select unit_uscc, max(unit) over (partition by unit_uscc), feed, file_name, row_number,"
             " column_header, value, rule, instruction, corrected_at, corrected_by_file"
-            " from {} order by unit_uscc, received_at, file_name, row_number, quarantine_id").format(
+            " from {} order by unit_uscc, received_at, file_name, row_number, column_name, rule").format(
                 sql.Identifier(schema, "unit_corrections"))).fetchall()
     return files, rows
 

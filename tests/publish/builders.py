@@ -57,7 +57,7 @@ create table marts_build.focus_subjects (subject_key text, subject_name text, pe
     dishonest_cases_3y integer, as_of date);
 create table marts_build.unit_corrections (unit text, unit_uscc text, feed text, file_name text,
     received_at timestamptz, month date, row_number integer, column_name text, column_header text, value text,
-    rule text, instruction text, corrected_at timestamptz, corrected_by_file text, quarantine_id bigint);
+    rule text, instruction text, corrected_at timestamptz, corrected_by_file text, file_sha256 text);
 create table export_build.financing_profile (uscc text, subject_name text, region_code text,
     credit_grade text, credit_score numeric, tax_rating text, tax_paid_12m numeric(18, 2),
     utility_paid_share numeric, penalties_public integer, penalties_public_any_serious boolean,

@@ -3,7 +3,8 @@
 -- number + k, as in the file), the column's header, the value (personal numbers masked), the rule,
 -- what to do (include/corrections.py), and when and by which later file it was corrected. The
 -- same content as the units' correction workbooks (include/workbooks.py). As of as_of: files
--- delivered after it are not here yet, corrections after it are still open.
+-- delivered after it are not here yet, corrections after it are still open. No surrogate id: the
+-- quarantine's identity values depend on loads rolled back before, the table must not.
 with unit_names as (
     -- a unit's name from its rows (a row may give the unit's code but leave its name blank)
     select unit_uscc, max(unit) as unit
@@ -27,7 +28,7 @@ select
     q.instruction,
     case when {{ arrival_day('q.corrected_at') }} <= {{ as_of() }} then q.corrected_at end as corrected_at,
     case when {{ arrival_day('q.corrected_at') }} <= {{ as_of() }} then q.corrected_by_file end as corrected_by_file,
-    q.quarantine_id
+    q.sha256 as file_sha256
 from {{ ref('stg_quarantine') }} as q
 join {{ ref('stg_file_ledger') }} as l
   on l.feed = q.feed and l.sha256 = q.sha256 and l.status = 'loaded'

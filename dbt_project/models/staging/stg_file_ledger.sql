@@ -1,6 +1,8 @@
 -- 文件台账（规范化）: every delivered file as audit.file_ledger records it (without its `detail`),
 -- with the unit it is attributed to (the feed's reporting_unit) and, for a rejected file, what to do.
-{{ config(materialized='table') }}
+-- Ephemeral (a CTE in the marts that read it): Cosmos renders it as an empty task, where a table
+-- cost a dbt invocation per run (docs/departments.md "Cost"); its marts carry the tests.
+{{ config(materialized='ephemeral') }}
 select
     l.id as ledger_id,
     l.feed,

@@ -3,7 +3,9 @@
 -- the message (which quote the value in clear) stay there; a value that is, or may be, a personal
 -- identity number is masked (`640102********1234`, docs/spec/DOMAIN.md §8) — every value of an
 -- `id` column, and any value shaped like a resident ID.
-{{ config(materialized='table') }}
+-- Ephemeral (a CTE in the marts that read it): Cosmos renders it as an empty task, where a table
+-- cost a dbt invocation per run (docs/departments.md "Cost"); its marts carry the tests.
+{{ config(materialized='ephemeral') }}
 select
     q.id as quarantine_id,
     q.feed,

@@ -57,7 +57,7 @@ def ingest_dag(feed_id: str):
             table = f"raw.{feed_id}"
             gate = quality.run_gate(settings.warehouse_url(), "raw", as_of, docs, tables=[table],
                                     scope={table: {"_file_sha256": loaded}})
-            quality.raise_if_blocked(gate, settings.warehouse_url())
+            quality.raise_if_blocked(gate)
             return list(results)
 
         @task(outlets=[assets.raw_asset(feed_id)], retries=0)

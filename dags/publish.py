@@ -38,7 +38,7 @@ def publish():
         as_of = _as_of(params, dag_run)
         result = quality.run_gate(settings.warehouse_url(), "publication", as_of,
                                   settings.export_dir() / as_of.isoformat() / "quality")
-        quality.raise_if_blocked(result, settings.warehouse_url())
+        quality.raise_if_blocked(result)
         return result
 
     @task

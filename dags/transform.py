@@ -85,7 +85,7 @@ def transform():
         result = quality.run_gate(settings.warehouse_url(), "staging", as_of,
                                   settings.export_dir() / as_of.isoformat() / "quality",
                                   incremental=not full_refresh)
-        quality.raise_if_blocked(result, settings.warehouse_url())
+        quality.raise_if_blocked(result)
         return {k: result[k] for k in ("checkpoint", "success", "warnings")}
 
     dbt >> staging_gate()

@@ -242,13 +242,16 @@ def task_failed(dag_id: str, task_id: str, error: BaseException | str | None, *,
 
 def on_task_failure(context) -> None:
     """Airflow `on_failure_callback` (the DAG files' default_args): a task failed for good (after
-    its retries). A blocked gate raised GateBlocked after sending its own, more precise alert."""
+    its retries). A blocked gate (include/quality/gate.py GateBlocked, which carries the gate's
+    result; not imported here, so that parsing a DAG file does not import GX) gets the gate's own
+    alert: suite, table, column and expectation of each blocking failure."""
     from include import settings
-    from include.quality.gate import GateBlocked
     from include.run_context import as_of_from
 
     error = context.get("exception")
-    if isinstance(error, GateBlocked):
+    gate_result = getattr(error, "gate_result", None)
+    if gate_result is not None:
+        send(gate_blocked(gate_result), settings.warehouse_url())
         return
     ti = context.get("ti") or context.get("task_instance")
     dag_run = context.get("dag_run")

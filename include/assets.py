@@ -6,18 +6,18 @@ warehouse URL the DAGs run against, so the lineage the UI shows is the real one.
 from __future__ import annotations
 
 import os
-from urllib.parse import urlsplit
 
 from airflow.sdk import Asset
+from psycopg.conninfo import conninfo_to_dict
 
 
 def _warehouse_authority() -> tuple[str, str]:
-    url = os.environ.get("WAREHOUSE_URL") or "postgresql://localhost:5432/warehouse"
-    parts = urlsplit(url)
-    host = parts.hostname or "localhost"
-    port = parts.port or 5432
-    database = (parts.path or "/warehouse").lstrip("/") or "warehouse"
-    return f"{host}:{port}", database
+    """host:port and database of WAREHOUSE_URL, a libpq URL or `key=value` string (no password
+    is read): a socket directory as host names no host, so it stands as localhost."""
+    params = conninfo_to_dict(os.environ.get("WAREHOUSE_URL") or "postgresql://localhost:5432/warehouse")
+    host = str(params.get("host") or "localhost")
+    host = "localhost" if host.startswith("/") else host
+    return f"{host}:{params.get('port') or 5432}", str(params.get("dbname") or "warehouse")
 
 
 def table_asset(schema: str, table: str) -> Asset:

@@ -179,25 +179,24 @@ def _has_column(conn: psycopg.Connection, schema: str, table: str, column: str) 
 
 
 class GateBlocked(RuntimeError):
-    """A gate had at least one blocking failure."""
+    """A gate had at least one blocking failure; `gate_result` is the gate's result, from which
+    the failing task's alert names suite, table, column and expectation (include/alerts.py)."""
+
+    def __init__(self, message: str, gate_result: GateResult):
+        super().__init__(message)
+        self.gate_result = gate_result
 
 
-def raise_if_blocked(result: GateResult, conninfo: str | None = None) -> None:
-    """Raise GateBlocked naming each blocking failure; return quietly when the gate passed.
-
-    Before raising, the engineers are alerted (include/alerts.py: the checkpoint, and per blocking
-    failure its suite, table, column and expectation); `conninfo` is the warehouse whose
-    `audit.alert_log` records the alert (none: the alert is only sent and logged)."""
+def raise_if_blocked(result: GateResult) -> None:
+    """Raise GateBlocked naming each blocking failure; return quietly when the gate passed."""
     if result["success"]:
         return
-    from include import alerts
-
-    alerts.send(alerts.gate_blocked(result), conninfo)
     lines = [f"  {f['table']}{'.' + f['column'] if f.get('column') else ''}: "
              f"{f.get('description') or f['expectation']} (observed {f.get('observed')})"
              for f in result["blocking_failures"]]
     raise GateBlocked(f"quality gate {result['checkpoint']!r} for AS_OF {result['as_of']} blocked: "
-                      f"{len(lines)} blocking failure(s); data docs: {result.get('docs_path')}\n" + "\n".join(lines))
+                      f"{len(lines)} blocking failure(s); data docs: {result.get('docs_path')}\n" + "\n".join(lines),
+                      result)
 
 
 def _select(suites: list[Suite], tables: Iterable[str] | None) -> list[Suite]:

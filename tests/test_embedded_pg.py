@@ -159,4 +159,5 @@ def test_make_credentials_prints_a_url_the_role_connects_with(own_state):
     wrong = subprocess.run([sys.executable, "-m", "include.embedded_pg", "credentials", "postgres"], cwd=REPO_ROOT,
                            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, capture_output=True, text=True,
                            timeout=300)
-    assert wrong.returncode == 2 and "ROLE must be one of credit_loader, credit_analyst, credit_financing" in wrong.stderr
+    assert wrong.returncode == 2
+    assert "ROLE must be one of credit_loader, credit_analyst, credit_financing" in wrong.stderr

@@ -150,7 +150,8 @@ def ensure_roles(conninfo: str) -> None:
     """Create or align the three roles and their grants in the connected database. Idempotent.
 
     Passwords come from CREDIT_LOADER_PASSWORD, CREDIT_ANALYST_PASSWORD, CREDIT_FINANCING_PASSWORD
-    when set (the embedded dev server trusts 127.0.0.1 and needs none). Default privileges cover
+    when set; the embedded server gives each role its generated password itself at every start
+    (include/embedded_pg.py), and a role without a password here keeps the one it has. Default privileges cover
     tables the connected user creates later in raw/audit; the published schemas are re-granted at
     every publication, since each one is a new schema.
     """

@@ -138,3 +138,26 @@ def test_a_state_dir_made_with_trust_is_converted_without_losing_data(own_state,
         assert conn.execute("select count(*) from kept").fetchone() == (2,)
     embedded_pg.stop()
     assert embedded_pg.start() == url   # converted once: the next start is an ordinary one
+
+
+def test_make_credentials_prints_a_url_the_role_connects_with(own_state):
+    import os
+    import subprocess
+    import sys
+
+    from include.settings import REPO_ROOT
+
+    out = subprocess.run([sys.executable, "-m", "include.embedded_pg", "credentials", "credit_analyst"],
+                         cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, capture_output=True,
+                         text=True, timeout=300, check=True).stdout
+    lines = dict(line.split(":", 1) for line in out.splitlines())
+    password = (own_state / "secrets" / "credit_analyst.password").read_text().strip()
+    assert lines["password"].strip() == password
+    for key in ("tcp", "socket"):
+        with psycopg.connect(lines[key].strip()) as conn:
+            assert conn.execute("select current_user").fetchone() == ("credit_analyst",), key
+    wrong = subprocess.run([sys.executable, "-m", "include.embedded_pg", "credentials", "postgres"], cwd=REPO_ROOT,
+                           env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, capture_output=True, text=True,
+                           timeout=300)
+    assert wrong.returncode == 2
+    assert "ROLE must be one of credit_loader, credit_analyst, credit_financing" in wrong.stderr

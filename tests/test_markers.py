@@ -20,7 +20,7 @@ def _collected(marker: str) -> set[str]:
 
 def test_e2e_is_what_starts_airflow_and_test_fast_leaves_it_out():
     assert _collected("e2e") == {"tests/test_dags.py", "tests/test_end_to_end.py", "tests/test_memory.py",
-                                 "tests/alerts/test_alerts_in_dags.py", "tests/test_airflow_secrets.py"}
+                                 "tests/alerts/test_alerts_in_dags.py"}
     fast = _collected("not e2e")
     assert "tests/test_end_to_end.py" not in fast and "tests/test_dags.py" not in fast
     # the memory module's tests without Airflow stay in the fast loop

@@ -251,14 +251,10 @@ def ratio(a: float | None, b: float | None) -> float | None:
 def scratch_bench_database():
     """A fresh database named bench_* on the warehouse's server (the embedded one, started if
     WAREHOUSE_URL is not set), dropped afterwards; yields its URL."""
-    import psycopg
 
-    from include import settings
+    from include import warehouse
     from tests.support.scratch_db import scratch_database
 
-    if not os.environ.get("WAREHOUSE_URL"):
-        from include import embedded_pg
-        embedded_pg.start()
-    server_url = psycopg.conninfo.make_conninfo(settings.warehouse_url(), dbname="postgres")
+    server_url = warehouse.start("postgres")
     with scratch_database(server_url, "bench") as url:
         yield url

@@ -37,14 +37,10 @@ SHARE = 0.01
 
 
 def server_url() -> str:
-    import psycopg
 
-    from include import embedded_pg
+    from include import warehouse
 
-    if os.environ.get("WAREHOUSE_URL"):
-        return psycopg.conninfo.make_conninfo(os.environ["WAREHOUSE_URL"], dbname="postgres")
-    embedded_pg.start()
-    return embedded_pg.url("postgres")
+    return warehouse.start("postgres")
 
 
 def database_url(name: str) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -190,14 +189,10 @@ def main(argv: list[str] | None = None) -> int:
         run_worker(args.worker, args.url, args.file)
         return 0
 
-    import psycopg
 
-    from include import settings
+    from include import warehouse
 
-    if not os.environ.get("WAREHOUSE_URL"):
-        from include import embedded_pg
-        embedded_pg.start()
-    server_url = psycopg.conninfo.make_conninfo(settings.warehouse_url(), dbname="postgres")
+    server_url = warehouse.start("postgres")
     modes = [m for m in MODES if not (args.skip_to_sql and m == "to_sql")]
     results = []
     sizes = [args.rows] + ([1_000_000] if args.big else []) + ([10_000_000] if args.huge else [])

@@ -462,14 +462,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     as_of = dt.date.fromisoformat(args.as_of)
     scales = [int(s) for s in args.scales.split(",")]
-    from include import embedded_pg
+    from include import warehouse
 
     info = machine()
-    if os.environ.get("WAREHOUSE_URL"):   # an external server: scratch databases beside the warehouse
-        server_url = psycopg.conninfo.make_conninfo(os.environ["WAREHOUSE_URL"], dbname="postgres")
-    else:
-        embedded_pg.start()
-        server_url = embedded_pg.url("postgres")
+    server_url = warehouse.start("postgres")   # scratch databases beside the warehouse
     if args.reuse and len(scales) != 1:
         parser.error("--reuse takes one scale")
     results = [bench_scale(server_url, args.subjects * k, as_of, args.share, args.explain, args.keep, args.reuse,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from include import alerts, freshness, settings
+from include import alerts, freshness, warehouse
 from include.run_context import AS_OF_PARAM, DEFAULT_ARGS, START_DATE, as_of_from
 
 # A task that fails for good (after its retries) alerts the engineers (include/alerts.py).
@@ -32,7 +32,7 @@ def feed_freshness():
     @task
     def check_feeds(params=None, dag_run=None) -> dict:
         as_of = as_of_from(params, dag_run.conf if dag_run else None)
-        return freshness.check_and_alert(settings.warehouse_url(), as_of)
+        return freshness.check_and_alert(warehouse.url(), as_of)
 
     check_feeds()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from airflow.exceptions import AirflowSkipException
 from airflow.sdk import dag, task
 
-from include import alerts, assets, feeds, ingest, quality, settings
+from include import alerts, assets, feeds, ingest, quality, settings, warehouse
 from include.run_context import AS_OF_PARAM, DEFAULT_ARGS, START_DATE, as_of_from
 
 # A task that fails for good (after its retries) alerts the engineers (include/alerts.py).
@@ -35,15 +35,15 @@ def ingest_dag(feed_id: str):
     def ingest_feed():
         @task
         def prepare_warehouse() -> None:
-            ingest.schema.ensure_schemas(settings.warehouse_url())
+            ingest.schema.ensure_schemas(warehouse.url())
 
         @task
         def find_new_files() -> list[str]:
-            return ingest.pending_files(feed_id, conninfo=settings.warehouse_url())
+            return ingest.pending_files(feed_id, conninfo=warehouse.url())
 
         @task(pool=settings.LOAD_POOL, map_index_template="{{ file_name }}")
         def load(file_name: str) -> dict:
-            return ingest.load_file(settings.warehouse_url(), feed_id, file_name)
+            return ingest.load_file(warehouse.url(), feed_id, file_name)
 
         @task(retries=0)
         def check_raw(results: list[dict], params=None, dag_run=None) -> list[dict]:
@@ -52,10 +52,10 @@ def ingest_dag(feed_id: str):
             as_of = as_of_from(params, dag_run.conf if dag_run else None)
             loaded = [r["sha256"] for r in results if r["status"] == "loaded" and r.get("sha256")]
             if loaded:
-                ingest.schema.analyze_feed(settings.warehouse_url(), feed_id)
+                ingest.schema.analyze_feed(warehouse.url(), feed_id)
             docs = settings.export_dir() / as_of.isoformat() / "quality" / "feeds" / feed_id
             table = f"raw.{feed_id}"
-            gate = quality.run_gate(settings.warehouse_url(), "raw", as_of, docs, tables=[table],
+            gate = quality.run_gate(warehouse.url(), "raw", as_of, docs, tables=[table],
                                     scope={table: {"_file_sha256": loaded}})
             quality.raise_if_blocked(gate)
             return list(results)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from include import alerts, assets, export, publish as publication, quality, settings, transform, workbooks
+from include import alerts, assets, export, publish as publication, quality, settings, transform, warehouse, workbooks
 from include.reports import indicator_page as indicator_report
 from include.run_context import AS_OF_PARAM, DEFAULT_ARGS, START_DATE, as_of_from
 
@@ -36,38 +36,38 @@ def publish():
     @task(retries=0)
     def publication_gate(params=None, dag_run=None) -> dict:
         as_of = _as_of(params, dag_run)
-        result = quality.run_gate(settings.warehouse_url(), "publication", as_of,
+        result = quality.run_gate(warehouse.url(), "publication", as_of,
                                   settings.export_dir() / as_of.isoformat() / "quality")
         quality.raise_if_blocked(result)
         return result
 
     @task
     def swap_in(gate: dict, params=None, dag_run=None) -> dict:
-        publication.ensure_roles(settings.warehouse_url())
-        return publication.publish(settings.warehouse_url(), _as_of(params, dag_run), [gate])
+        publication.ensure_roles(warehouse.url())
+        return publication.publish(warehouse.url(), _as_of(params, dag_run), [gate])
 
     @task(outlets=[assets.published_asset()])
     def write_exports(published: dict, params=None, dag_run=None) -> dict:
         as_of = _as_of(params, dag_run)
-        return export.write_exports(settings.warehouse_url(), as_of, settings.export_dir(),
+        return export.write_exports(warehouse.url(), as_of, settings.export_dir(),
                                     published["version"])
 
     @task
     def analyst_docs(params=None, dag_run=None) -> str:
         as_of = _as_of(params, dag_run)
-        return str(transform.write_docs(settings.warehouse_url(), as_of,
+        return str(transform.write_docs(warehouse.url(), as_of,
                                         settings.export_dir() / as_of.isoformat() / "dbt-docs"))
 
     @task
     def correction_workbooks(published: dict, params=None, dag_run=None) -> dict:
         # one workbook per data-source unit with problems, from the tables just published
         as_of = _as_of(params, dag_run)
-        return workbooks.write_workbooks(settings.warehouse_url(), as_of, workbooks.workbooks_folder(as_of))
+        return workbooks.write_workbooks(warehouse.url(), as_of, workbooks.workbooks_folder(as_of))
 
     @task
     def indicator_page(params=None, dag_run=None) -> str:
         """The publication's indicator page (scorecard, trend, per-unit bars) beside the docs."""
-        return str(indicator_report.write_page(settings.warehouse_url(), _as_of(params, dag_run),
+        return str(indicator_report.write_page(warehouse.url(), _as_of(params, dag_run),
                                                settings.export_dir()))
 
     published = swap_in(publication_gate())

@@ -14,7 +14,7 @@ from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, 
 from cosmos.constants import InvocationMode, TestBehavior
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
-from include import alerts, assets, feeds, quality, settings
+from include import alerts, assets, feeds, quality, settings, warehouse
 from include.airflow_env import WAREHOUSE_CONN_ID
 from include.run_context import AS_OF_PARAM, DEFAULT_ARGS, START_DATE, as_of_from
 from include.transform import PROFILE_NAME, PROJECT_DIR, TARGET_NAME, dbt_executable
@@ -82,7 +82,7 @@ def transform():
         # unless the models were rebuilt from raw: then old rows are new results of new code.
         full_refresh = str(((dag_run.conf if dag_run else None) or {}).get(
             "full_refresh", (params or {}).get("full_refresh", False))).lower() in ("true", "1")
-        result = quality.run_gate(settings.warehouse_url(), "staging", as_of,
+        result = quality.run_gate(warehouse.url(), "staging", as_of,
                                   settings.export_dir() / as_of.isoformat() / "quality",
                                   incremental=not full_refresh)
         quality.raise_if_blocked(result)

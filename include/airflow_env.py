@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from include import settings
+from include import settings, warehouse
 
 # The Airflow connection the transform DAG's dbt tasks read the warehouse's credentials from.
 WAREHOUSE_CONN_ID = "credit_warehouse"
@@ -59,7 +59,7 @@ def environment(base: dict[str, str] | None = None) -> dict[str, str]:
         "PATH": os.pathsep.join(p for p in (str(Path(sys.executable).parent), env.get("PATH", "")) if p),
     })
     if not env.get("WAREHOUSE_URL"):
-        env["WAREHOUSE_URL"] = settings.warehouse_url()
+        env["WAREHOUSE_URL"] = warehouse.url()
     from include.transform import dbt_env
 
     env.update(dbt_env(env["WAREHOUSE_URL"]))

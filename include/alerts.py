@@ -245,13 +245,13 @@ def on_task_failure(context) -> None:
     its retries). A blocked gate (include/quality/gate.py GateBlocked, which carries the gate's
     result; not imported here, so that parsing a DAG file does not import GX) gets the gate's own
     alert: suite, table, column and expectation of each blocking failure."""
-    from include import settings
+    from include import warehouse
     from include.run_context import as_of_from
 
     error = context.get("exception")
     gate_result = getattr(error, "gate_result", None)
     if gate_result is not None:
-        send(gate_blocked(gate_result), settings.warehouse_url())
+        send(gate_blocked(gate_result), warehouse.url())
         return
     ti = context.get("ti") or context.get("task_instance")
     dag_run = context.get("dag_run")
@@ -262,4 +262,4 @@ def on_task_failure(context) -> None:
     alert = task_failed(getattr(ti, "dag_id", "?"), getattr(ti, "task_id", "?"), error, as_of=as_of,
                         run_id=getattr(ti, "run_id", None), try_number=getattr(ti, "try_number", None),
                         map_index=getattr(ti, "map_index", None))
-    send(alert, settings.warehouse_url())
+    send(alert, warehouse.url())

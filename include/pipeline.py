@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from include import airflow_env, settings
+from include import airflow_env, settings, warehouse
 
 DAG_ORDER_TAIL = ("transform", "publish")
 # After the ingests, beside the transform (in a runner of its own: it only reads the ledger, and
@@ -63,15 +63,6 @@ def say(message: str) -> None:
 
 def _venv_bin(name: str) -> str:
     return str(Path(sys.executable).parent / name)
-
-
-def start_warehouse() -> str:
-    if os.environ.get("WAREHOUSE_URL"):
-        return os.environ["WAREHOUSE_URL"]
-    from include import embedded_pg
-
-    embedded_pg.start()
-    return embedded_pg.url("warehouse")
 
 
 def _airflow(args: list[str], env: dict, log: Path | None = None, check: bool = True) -> int:
@@ -232,7 +223,7 @@ def run_dags(env: dict, as_of, log_dir: Path) -> bool:
     if not ok:
         return False
     freshness = _start_runner([FRESHNESS_DAG], conf, env, log_dir / "feed-freshness.log", stop_on_failure=True)
-    unchanged = current_publication(settings.warehouse_url(), as_of)
+    unchanged = current_publication(warehouse.url(), as_of)
     if unchanged:
         say(f"  nothing new since publication {unchanged} for AS_OF={as_of} by this code: transform and "
             f"publish not needed (REBUILD=1 forces them)")
@@ -247,7 +238,7 @@ def _warehouse_now():
     """The warehouse's clock when the DAGs start: the alerts recorded from then on are this run's."""
     import psycopg
 
-    with psycopg.connect(settings.warehouse_url()) as conn:
+    with psycopg.connect(warehouse.url()) as conn:
         return conn.execute("select now()").fetchone()[0]
 
 
@@ -265,7 +256,7 @@ def _run() -> int:
     started = time.monotonic()
     as_of = settings.as_of()
     landing = settings.landing_dir()
-    start_warehouse()
+    warehouse.start()
     from include import export
 
     # What a killed export had decided to publish is completed before anything reads the files.
@@ -280,14 +271,14 @@ def _run() -> int:
     ok = run_dags(env, as_of, log_dir)
     from include import summary
 
-    published = summary.print_summary(settings.warehouse_url(), as_of, settings.export_dir(), landing,
+    published = summary.print_summary(warehouse.url(), as_of, settings.export_dir(), landing,
                                       alerts_since=run_started)
     say(f"wall time {time.monotonic() - started:.0f}s")
     return 0 if ok and published else 1
 
 
 def airflow_ui() -> int:
-    start_warehouse()
+    warehouse.start()
     env = airflow_env.environment()
     prepare_airflow(env)
     say(f"Airflow UI on http://localhost:{env['AIRFLOW__API__PORT']} (Ctrl-C stops it)")
@@ -295,7 +286,7 @@ def airflow_ui() -> int:
 
 
 def psql() -> int:
-    url = start_warehouse()
+    url = warehouse.start()
     from include import embedded_pg
 
     client = shutil.which("psql") or embedded_pg._bin("psql")
@@ -311,7 +302,7 @@ def main(argv: list[str]) -> int:
     if command == "psql":
         return psql()
     if command == "warehouse-url":
-        print(start_warehouse())
+        print(warehouse.start())
         return 0
     if command == "pools":   # docker-compose's airflow-init: the same pool, from the same setting
         _airflow(["pools", "set", settings.LOAD_POOL, str(settings.load_pool_slots()),

@@ -56,16 +56,6 @@ def as_of() -> dt.date:
         raise SystemExit(f"AS_OF={raw!r} is not a date: write it as YYYY-MM-DD, e.g. AS_OF=2026-06-30") from None
 
 
-def warehouse_url() -> str:
-    """libpq URL of the warehouse: `WAREHOUSE_URL`, else the embedded PostgreSQL."""
-    external = os.environ.get("WAREHOUSE_URL")
-    if external:
-        return external
-    from include import embedded_pg
-
-    return embedded_pg.url("warehouse")
-
-
 def secrets_dir() -> Path:
     """STATE_DIR/secrets: the generated keys and passwords of a laptop installation, owner-only."""
     path = state_dir() / "secrets"

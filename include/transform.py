@@ -120,9 +120,9 @@ def write_docs(conninfo: str, as_of: dt.date, out_dir: Path) -> Path:
 
 def main(argv: list[str]) -> int:
     """`python -m include.transform build …`: dbt on the warehouse as of AS_OF."""
-    from include import settings
+    from include import settings, warehouse
 
-    result = run_dbt(argv or ["build"], settings.warehouse_url(), settings.as_of())
+    result = run_dbt(argv or ["build"], warehouse.url(), settings.as_of())
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
     return result.returncode

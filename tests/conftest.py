@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from include import airflow_env, embedded_pg
+from include import airflow_env, embedded_pg, warehouse
 from tests.support.scratch_db import scratch_database
 
 
@@ -44,22 +44,14 @@ def pytest_configure(config):
             os.environ[key] = value
 
 
-def _server_url(database: str) -> str:
-    external = os.environ.get("WAREHOUSE_URL")
-    if external:
-        return psycopg.conninfo.make_conninfo(external, dbname=database)
-    return embedded_pg.url(database)
-
-
 @pytest.fixture(scope="session")
 def postgres_server():
     """URL of the maintenance database `postgres` on a running server."""
-    if os.environ.get("WAREHOUSE_URL"):
-        yield _server_url("postgres")
+    if warehouse.is_external():
+        yield warehouse.url("postgres")
         return
     was_running = embedded_pg.is_running()
-    embedded_pg.start()
-    yield _server_url("postgres")
+    yield warehouse.start("postgres")
     if not was_running:  # leave the machine as we found it
         embedded_pg.stop()
 

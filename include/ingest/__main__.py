@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from include import feeds as feed_contracts
-from include import settings
+from include import settings, warehouse
 from include.ingest import ingest_all, unknown_folders
 
 
@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     landing = args.landing or settings.landing_dir()
     for folder in unknown_folders(landing):
         print(f"warning: {landing / folder} is not a feed folder; its files are not loaded", file=sys.stderr)
-    results = ingest_all(settings.warehouse_url(), landing, args.feed)
+    results = ingest_all(warehouse.url(), landing, args.feed)
     for r in results:
         line = (f"{r['feed']:<18} {r['status']:<9} read {r['rows_read']:>7} loaded {r['rows_loaded']:>7} "
                 f"quarantined {r['rows_quarantined']:>6}  {r['file_name']}")

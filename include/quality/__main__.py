@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from include import settings
+from include import settings, warehouse
 from include.quality.gate import CHECKPOINTS, run_gate
 
 
@@ -18,7 +18,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--table", action="append", dest="tables", help="only this table (repeatable)")
     args = parser.parse_args(argv)
     as_of = settings.as_of()
-    result = run_gate(settings.warehouse_url(), args.checkpoint, as_of,
+    result = run_gate(warehouse.url(), args.checkpoint, as_of,
                       settings.export_dir() / as_of.isoformat() / "quality", tables=args.tables)
     for kind, failures in (("BLOCKING", result["blocking_failures"]), ("warning", result["warnings"])):
         for f in failures:

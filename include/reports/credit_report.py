@@ -23,7 +23,7 @@ from pathlib import Path
 import jinja2
 import psycopg
 
-from include import settings
+from include import settings, warehouse
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 REPORTS_FOLDER = "reports"
@@ -133,7 +133,7 @@ def main(argv: list[str]) -> int:
     codes = _codes(args)
     if not codes:
         parser.error("name at least one USCC: make report USCC=91640100MA... (or USCC_FILE=list.txt)")
-    conninfo = settings.warehouse_url()
+    conninfo = warehouse.url()
     out_dir = Path(args.out) if args.out else default_out_dir(conninfo)
     failed = 0
     for code in codes:

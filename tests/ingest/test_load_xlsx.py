@@ -11,7 +11,7 @@ from include import feeds
 from include.ingest import codes, ensure_schemas, load_file
 
 from .helpers import (ALIBABA, BUREAU, PERSON, SHOP, assert_accounted, assert_message_names_everything, deliver,
-                      ledger, quarantine, raw_rows, ric, uscc)
+                      ledger, quarantine, raw_rows, ric)
 
 KEY = b"test-pseudonym-key"
 

@@ -6,7 +6,6 @@ result, the ledger, raw and the quarantine; and the good files beside them load 
 """
 from __future__ import annotations
 
-import os
 
 import psycopg
 import pytest

@@ -15,10 +15,10 @@ export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export DO_NOT_TRACK := 1
 
-.PHONY: help install lock run test test-fast system-packages report airflow psql warehouse-url credentials stop bench sample-data clean
+.PHONY: help install lock lint run test test-fast system-packages report airflow psql warehouse-url credentials stop bench sample-data clean
 
 help:
-	@echo "make run | test | test-fast | report USCC=... | airflow | psql | warehouse-url | credentials ROLE=credit_analyst | stop | bench | sample-data SUBJECTS=N | lock | clean"
+	@echo "make run | test | test-fast | lint | report USCC=... | airflow | psql | warehouse-url | credentials ROLE=credit_analyst | stop | bench | sample-data SUBJECTS=N | lock | clean"
 
 $(UV):
 	@$(PYTHON) -m venv $(STATE_DIR)/tools >/dev/null
@@ -37,6 +37,14 @@ lock: | $(UV)
 
 run: install
 	@$(PY) -m include.pipeline run
+
+# ruff (format and lint, Airflow's rules among them; ruff.toml), mypy on include/ (mypy.ini),
+# sqlfluff on the dbt SQL (.sqlfluff). CI runs it before the tests.
+lint: install
+	@$(VENV)/bin/ruff format --check --quiet .
+	@$(VENV)/bin/ruff check --quiet .
+	@$(VENV)/bin/mypy
+	@$(VENV)/bin/sqlfluff lint --processes 2 --disable-progress-bar dbt_project/models dbt_project/macros dbt_project/tests
 
 # The browser tests need Debian's chromium (README "System packages"): stop here, naming it,
 # rather than fail or skip them later.

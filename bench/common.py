@@ -12,6 +12,7 @@ separate processes, so a process's own ru_maxrss would miss most of it. The embe
 is not a descendant of the pipeline (pg_ctl daemonises it), so it is measured apart, as PSS:
 its shared buffers appear in every backend's RSS and summing RSS would count them many times.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -47,7 +48,7 @@ def machine() -> dict:
         "kernel": platform.release(),
         "python": platform.python_version(),
         "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
 
 
@@ -110,8 +111,12 @@ def role(command: str | None) -> str:
     if "include.dag_runner" in command:
         dags = [w for w in command.split() if w.startswith(("ingest_", "transform", "publish"))]
         return "dag_runner " + (" ".join(dags) if len(dags) <= 2 else f"{dags[0]}…(+{len(dags) - 1})")
-    for marker, name in (("include.pipeline", "pipeline"), ("bin/dbt", "dbt subprocess"),
-                         ("airflow", "airflow"), ("make", "make")):
+    for marker, name in (
+        ("include.pipeline", "pipeline"),
+        ("bin/dbt", "dbt subprocess"),
+        ("airflow", "airflow"),
+        ("make", "make"),
+    ):
         if marker in command:
             return name
     return command.split()[0].rsplit("/", 1)[-1]
@@ -131,13 +136,13 @@ class TreeMonitor(threading.Thread):
     def __init__(self, pid: int, postgres_pid=None, interval: float = 0.5, postgres_every: int = 4):
         super().__init__(daemon=True)
         self.pid, self.postgres_pid, self.interval = pid, postgres_pid, interval
-        self.postgres_every = postgres_every   # PSS reads /proc/*/smaps: sample it less often
+        self.postgres_every = postgres_every  # PSS reads /proc/*/smaps: sample it less often
         self.samples: list[tuple[float, int, int]] = []
         self.peak_tree = self.peak_single = self.peak_postgres = 0
         self.peak_tree_pss = self.peak_total_pss = 0
         self.peak_single_command: str | None = None
-        self.per_process: dict[int, dict] = {}      # pid -> {role, command, peak_rss, started}
-        self.at_peak: list[tuple[str, int]] = []    # (role, RSS) of each process at the tree's peak
+        self.per_process: dict[int, dict] = {}  # pid -> {role, command, peak_rss, started}
+        self.at_peak: list[tuple[str, int]] = []  # (role, RSS) of each process at the tree's peak
         self._halt = threading.Event()
 
     def run(self) -> None:
@@ -146,7 +151,7 @@ class TreeMonitor(threading.Thread):
             procs = self._sample_processes()
             total = sum(rss for _, rss in procs)
             largest, biggest = max(((rss, p) for p, rss in procs), key=lambda x: x[0], default=(0, None))
-            if largest > self.peak_single:   # which process it was: the first thing to fix
+            if largest > self.peak_single:  # which process it was: the first thing to fix
                 self.peak_single_command = _command(biggest)
             if total > self.peak_tree:
                 self.at_peak = [(self.per_process[p.pid]["role"], rss) for p, rss in procs]
@@ -173,10 +178,14 @@ class TreeMonitor(threading.Thread):
             seen = self.per_process.get(proc.pid)
             if seen is None:
                 command = _command(proc)
-                seen = self.per_process[proc.pid] = {"role": role(command), "command": command,
-                                                     "peak_rss": 0, "first_seen": time.time()}
+                seen = self.per_process[proc.pid] = {
+                    "role": role(command),
+                    "command": command,
+                    "peak_rss": 0,
+                    "first_seen": time.time(),
+                }
             if rss > seen["peak_rss"]:
-                if seen["role"] in ("make", "?"):   # sampled between fork and exec: look again
+                if seen["role"] in ("make", "?"):  # sampled between fork and exec: look again
                     seen["command"] = _command(proc)
                     seen["role"] = role(seen["command"])
                 seen["peak_rss"] = rss
@@ -199,23 +208,28 @@ class TreeMonitor(threading.Thread):
     def stop(self) -> dict:
         self._halt.set()
         self.join(timeout=10)
-        return {"peak_tree_rss_mb": round(self.peak_tree / MB, 1),
-                "peak_single_process_rss_mb": round(self.peak_single / MB, 1),
-                "peak_single_process": self.peak_single_command,
-                "peak_postgres_pss_mb": round(self.peak_postgres / MB, 1) if self.postgres_pid else None,
-                "peak_tree_pss_mb": round(self.peak_tree_pss / MB, 1),
-                "peak_tree_plus_server_pss_mb": round(self.peak_total_pss / MB, 1),
-                "peak_rss_by_role_mb": self.per_role(),
-                "at_tree_peak_mb": [(r, round(b / MB, 1)) for r, b in sorted(self.at_peak, key=lambda x: -x[1])
-                                    if b >= 20 * MB]}
+        return {
+            "peak_tree_rss_mb": round(self.peak_tree / MB, 1),
+            "peak_single_process_rss_mb": round(self.peak_single / MB, 1),
+            "peak_single_process": self.peak_single_command,
+            "peak_postgres_pss_mb": round(self.peak_postgres / MB, 1) if self.postgres_pid else None,
+            "peak_tree_pss_mb": round(self.peak_tree_pss / MB, 1),
+            "peak_tree_plus_server_pss_mb": round(self.peak_total_pss / MB, 1),
+            "peak_rss_by_role_mb": self.per_role(),
+            "at_tree_peak_mb": [
+                (r, round(b / MB, 1)) for r, b in sorted(self.at_peak, key=lambda x: -x[1]) if b >= 20 * MB
+            ],
+        }
 
     def peak_between(self, start: float, end: float) -> tuple[float | None, float | None]:
         """Peak (tree RSS MB, server PSS MB) among the samples taken in [start, end] (unix time)."""
         window = [s for s in self.samples if start - self.interval <= s[0] <= end + self.interval]
         if not window:
             return None, None
-        return (round(max(s[1] for s in window) / MB, 1),
-                round(max(s[2] for s in window) / MB, 1) if self.postgres_pid else None)
+        return (
+            round(max(s[1] for s in window) / MB, 1),
+            round(max(s[2] for s in window) / MB, 1) if self.postgres_pid else None,
+        )
 
 
 def write_results(name: str, payload: dict) -> Path:
@@ -223,13 +237,14 @@ def write_results(name: str, payload: dict) -> Path:
     path = RESULTS_DIR / f"{name}.json"
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n")
-    tmp.replace(path)   # a reader never sees half a file
+    tmp.replace(path)  # a reader never sees half a file
     return path
 
 
 def print_table(rows: list[dict], columns: list[tuple[str, str, str]]) -> None:
     """columns: (key, heading, format spec such as '.1f'); text left-aligned, numbers right;
     missing values print as '-'."""
+
     def cell(row, key, spec):
         value = row.get(key)
         return "-" if value is None else format(value, spec) if spec else str(value)
@@ -237,7 +252,10 @@ def print_table(rows: list[dict], columns: list[tuple[str, str, str]]) -> None:
     table = [[cell(row, key, spec) for key, _, spec in columns] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in table]) for i, (_, h, _) in enumerate(columns)]
     numeric = [bool(spec) for _, _, spec in columns]
-    fmt = lambda cells: "  ".join(f"{c:>{w}}" if n else f"{c:<{w}}" for c, w, n in zip(cells, widths, numeric))
+
+    def fmt(cells):
+        return "  ".join(f"{c:>{w}}" if n else f"{c:<{w}}" for c, w, n in zip(cells, widths, numeric))
+
     print(fmt([h for _, h, _ in columns]))
     for r in table:
         print(fmt(r))

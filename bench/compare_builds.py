@@ -20,6 +20,7 @@ rest by --repo's: the upgrade of a warehouse an earlier release built.
 and counts, per table, the rows of each side missing from the other (EXCEPT ALL on the row's text,
 so column order, types and numeric scale count too). Exit status 1 when anything differs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,16 +50,17 @@ def database_url(name: str) -> str:
     return psycopg.conninfo.make_conninfo(server_url(), dbname=name)
 
 
-def build(repo: Path, database: str, subjects: int, work: Path, earlier_repo: Path | None = None,
-          switch_day: int = 1) -> None:
+def build(
+    repo: Path, database: str, subjects: int, work: Path, earlier_repo: Path | None = None, switch_day: int = 1
+) -> None:
     sys.path[:0] = [str(repo), str(repo / "bench")]
     import psycopg
     from psycopg import sql
+    from transform import mark_published, write_corrections  # bench/transform.py of that checkout
 
     from include.ingest import ingest_all, load_file
     from include.sample_data import write_sample
     from include.transform import dbt_arguments, dbt_executable, dbt_run_env
-    from transform import mark_published, write_corrections  # bench/transform.py of that checkout
 
     sample = work / f"sample-{subjects}"
     if not (sample / ".complete").exists():
@@ -79,8 +81,9 @@ def build(repo: Path, database: str, subjects: int, work: Path, earlier_repo: Pa
         project = (earlier_repo if earlier_repo and day < switch_day else repo) / "dbt_project"
         # the arguments include.transform.run_dbt gives dbt, in the project of this day's checkout
         command = [dbt_executable(), *dbt_arguments(["build", *args], as_of, target_path=work / database / "target")]
-        done = subprocess.run(command, cwd=project, env={**os.environ, **dbt_run_env(url)}, text=True,
-                              capture_output=True)
+        done = subprocess.run(
+            command, cwd=project, env={**os.environ, **dbt_run_env(url)}, text=True, capture_output=True
+        )
         if done.returncode != 0:
             raise RuntimeError(f"dbt build as of {as_of} failed:\n{(done.stdout + done.stderr)[-6000:]}")
         print(f"{database}: dbt build {' '.join(args)} as of {as_of} by {project} done", file=sys.stderr, flush=True)
@@ -96,9 +99,11 @@ def build(repo: Path, database: str, subjects: int, work: Path, earlier_repo: Pa
 
 
 def tables(conn, schemas) -> dict[str, list[tuple[str, str]]]:
-    rows = conn.execute("select table_schema, table_name, column_name, data_type from information_schema.columns"
-                        " where table_schema = any(%s) order by table_schema, table_name, ordinal_position",
-                        (list(schemas),)).fetchall()
+    rows = conn.execute(
+        "select table_schema, table_name, column_name, data_type from information_schema.columns"
+        " where table_schema = any(%s) order by table_schema, table_name, ordinal_position",
+        (list(schemas),),
+    ).fetchall()
     found: dict[str, list[tuple[str, str]]] = {}
     for schema, table, column, data_type in rows:
         found.setdefault(f"{schema}.{table}", []).append((column, data_type))
@@ -124,24 +129,40 @@ def compare(database: str, other: str) -> dict:
             copy_schema = sql.Identifier(f"cmp_{schema}")
             a.execute(sql.SQL("create schema if not exists {}").format(copy_schema))
             a.execute(sql.SQL("drop table if exists {}.{}").format(copy_schema, sql.Identifier(table)))
-            a.execute(sql.SQL("create table {}.{} (like {}.{})").format(
-                copy_schema, sql.Identifier(table), sql.Identifier(schema), sql.Identifier(table)))
-            with b.cursor().copy(sql.SQL("copy {}.{} to stdout (format binary)").format(
-                    sql.Identifier(schema), sql.Identifier(table))) as out, \
-                 a.cursor().copy(sql.SQL("copy {}.{} from stdin (format binary)").format(
-                    copy_schema, sql.Identifier(table))) as into:
+            a.execute(
+                sql.SQL("create table {}.{} (like {}.{})").format(
+                    copy_schema, sql.Identifier(table), sql.Identifier(schema), sql.Identifier(table)
+                )
+            )
+            with (
+                b.cursor().copy(
+                    sql.SQL("copy {}.{} to stdout (format binary)").format(
+                        sql.Identifier(schema), sql.Identifier(table)
+                    )
+                ) as out,
+                a.cursor().copy(
+                    sql.SQL("copy {}.{} from stdin (format binary)").format(copy_schema, sql.Identifier(table))
+                ) as into,
+            ):
                 for chunk in out:
                     into.write(chunk)
             mine, copied = sql.Identifier(schema, table), sql.Identifier(f"cmp_{schema}", table)
             count = "select count(*) from (select t::text from {} as t except all select t::text from {} as t) as d"
-            entry["rows"] = {database: a.execute(sql.SQL("select count(*) from {}").format(mine)).fetchone()[0],
-                             other: a.execute(sql.SQL("select count(*) from {}").format(copied)).fetchone()[0]}
+            entry["rows"] = {
+                database: a.execute(sql.SQL("select count(*) from {}").format(mine)).fetchone()[0],
+                other: a.execute(sql.SQL("select count(*) from {}").format(copied)).fetchone()[0],
+            }
             entry["missing_in_" + other] = a.execute(sql.SQL(count).format(mine, copied)).fetchone()[0]
             entry["missing_in_" + database] = a.execute(sql.SQL(count).format(copied, mine)).fetchone()[0]
         a.commit()
-    report["identical"] = (not report["only_in_" + database] and not report["only_in_" + other]
-                           and all(t["columns_equal"] and t["missing_in_" + other] == 0
-                                   and t["missing_in_" + database] == 0 for t in report["tables"].values()))
+    report["identical"] = (
+        not report["only_in_" + database]
+        and not report["only_in_" + other]
+        and all(
+            t["columns_equal"] and t["missing_in_" + other] == 0 and t["missing_in_" + database] == 0
+            for t in report["tables"].values()
+        )
+    )
     return report
 
 
@@ -161,8 +182,14 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     if args.command == "build":
-        build(args.repo.resolve(), args.database, args.subjects, args.work,
-              args.earlier_repo.resolve() if args.earlier_repo else None, args.switch_day)
+        build(
+            args.repo.resolve(),
+            args.database,
+            args.subjects,
+            args.work,
+            args.earlier_repo.resolve() if args.earlier_repo else None,
+            args.switch_day,
+        )
         return 0
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     report = compare(args.database, args.other)

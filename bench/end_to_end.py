@@ -14,6 +14,7 @@ re-delivering the latest month of 1 % of the subjects (bench/transform.py's corr
 arrival, same AS_OF): the daily run through Airflow, measured the same way, against the first.
 Targets: 300,000 subjects within 30 minutes, peak memory < 2 GB.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (BENCH_DIR, TreeMonitor, machine, postmaster_pid, print_table,  # noqa: E402
-                    ratio, write_results)
+from common import BENCH_DIR, TreeMonitor, machine, postmaster_pid, print_table, ratio, write_results  # noqa: E402
 
 CITY_SUBJECTS = 300_000
 DEFAULT_AS_OF = "2026-06-30"
@@ -35,8 +35,12 @@ TARGET_CITY_SECONDS = 30 * 60
 TARGET_PEAK_MB = 2048
 DAG_LINE = re.compile(r"^\s+(?P<dag>ingest_\w+|transform|publish)\s+(?P<seconds>[\d.]+)s\s+(?P<verdict>.*)$")
 # Markers `include/pipeline.py` prints, in order, on a first run from an empty state.
-MARKERS = {"sample_start": "writing the sample deliveries", "airflow_prep_start": "preparing Airflow",
-           "dags_start": "running the pipeline through Airflow", "end": "wall time"}
+MARKERS = {
+    "sample_start": "writing the sample deliveries",
+    "airflow_prep_start": "preparing Airflow",
+    "dags_start": "running the pipeline through Airflow",
+    "end": "wall time",
+}
 
 
 def _seed_uv(state: Path) -> None:
@@ -54,9 +58,15 @@ def _seed_uv(state: Path) -> None:
 
 def _environment(base: Path, subjects: int, as_of: str, port: int) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "DBT_", "WAREHOUSE_URL"))}
-    env.update(STATE_DIR=str(base / "state"), LANDING_DIR=str(base / "landing"), EXPORT_DIR=str(base / "export"),
-               EMBEDDED_PG_PORT=str(port), SAMPLE_SUBJECTS=str(subjects), AS_OF=as_of,
-               PYTHONUNBUFFERED="1")   # the summary's lines get their real time in the log
+    env.update(
+        STATE_DIR=str(base / "state"),
+        LANDING_DIR=str(base / "landing"),
+        EXPORT_DIR=str(base / "export"),
+        EMBEDDED_PG_PORT=str(port),
+        SAMPLE_SUBJECTS=str(subjects),
+        AS_OF=as_of,
+        PYTHONUNBUFFERED="1",
+    )  # the summary's lines get their real time in the log
     return env
 
 
@@ -82,8 +92,10 @@ def parse_phases(lines: list[tuple[float, str]]) -> dict:
         "publish": dags.get("publish", {}).get("seconds"),
         "summary": at["end"] - dags["publish"]["at"] if "end" in at and "publish" in dags else None,
     }
-    return {"phases": {k: round(v, 1) if v is not None else None for k, v in phases.items()},
-            "dags": {k: {"seconds": v["seconds"], "ok": v["ok"]} for k, v in dags.items()}}
+    return {
+        "phases": {k: round(v, 1) if v is not None else None for k, v in phases.items()},
+        "dags": {k: {"seconds": v["seconds"], "ok": v["ok"]} for k, v in dags.items()},
+    }
 
 
 def _span(at: dict, start: str, end: str) -> float | None:
@@ -92,28 +104,33 @@ def _span(at: dict, start: str, end: str) -> float | None:
 
 def _warehouse_counts(env: dict, tree: Path) -> dict:
     """Rows loaded/quarantined per the ledger, and the published subjects, from the run's warehouse."""
-    code = ("import json, psycopg\nfrom include import embedded_pg\n"
-            "with psycopg.connect(embedded_pg.url('warehouse')) as c:\n"
-            "    r = c.execute(\"select coalesce(sum(rows_read),0), coalesce(sum(rows_loaded),0), "
-            "coalesce(sum(rows_quarantined),0), count(*) from audit.file_ledger\").fetchone()\n"
-            "    pub = c.execute(\"select to_regclass('marts.subject_archive') is not null\").fetchone()[0]\n"
-            "    n = c.execute('select count(*) from marts.subject_archive').fetchone()[0] if pub else None\n"
-            "    size = c.execute('select pg_database_size(current_database())').fetchone()[0]\n"
-            "print(json.dumps({'rows_read': int(r[0]), 'rows_loaded': int(r[1]), 'rows_quarantined': int(r[2]),"
-            " 'files': r[3], 'published_archives': n, 'warehouse_mb': round(size / 2**20)}))")
-    out = subprocess.run([str(tree / ".venv" / "bin" / "python"), "-c", code], cwd=tree, env=env,
-                         capture_output=True, text=True)
+    code = (
+        "import json, psycopg\nfrom include import embedded_pg\n"
+        "with psycopg.connect(embedded_pg.url('warehouse')) as c:\n"
+        "    r = c.execute(\"select coalesce(sum(rows_read),0), coalesce(sum(rows_loaded),0), "
+        "coalesce(sum(rows_quarantined),0), count(*) from audit.file_ledger\").fetchone()\n"
+        "    pub = c.execute(\"select to_regclass('marts.subject_archive') is not null\").fetchone()[0]\n"
+        "    n = c.execute('select count(*) from marts.subject_archive').fetchone()[0] if pub else None\n"
+        "    size = c.execute('select pg_database_size(current_database())').fetchone()[0]\n"
+        "print(json.dumps({'rows_read': int(r[0]), 'rows_loaded': int(r[1]), 'rows_quarantined': int(r[2]),"
+        " 'files': r[3], 'published_archives': n, 'warehouse_mb': round(size / 2**20)}))"
+    )
+    out = subprocess.run(
+        [str(tree / ".venv" / "bin" / "python"), "-c", code], cwd=tree, env=env, capture_output=True, text=True
+    )
     if out.returncode != 0:
         return {"error": out.stderr[-500:]}
     import json
+
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def _make_run(tree: Path, base: Path, env: dict, log_path: Path) -> dict:
     """One `make run` in `tree`: exit code, wall time, memory peaks and phases from its log."""
     started = time.monotonic()
-    proc = subprocess.Popen(["make", "run"], cwd=tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, bufsize=1)
+    proc = subprocess.Popen(
+        ["make", "run"], cwd=tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    )
     monitor = TreeMonitor(proc.pid, postgres_pid=lambda: postmaster_pid(base / "state"), interval=1.0)
     monitor.start()
     lines: list[tuple[float, str]] = []
@@ -130,9 +147,18 @@ def _make_run(tree: Path, base: Path, env: dict, log_path: Path) -> dict:
 
 
 def _warehouse_url(env: dict, tree: Path) -> str:
-    out = subprocess.run([str(tree / ".venv" / "bin" / "python"), "-c",
-                          "from include import embedded_pg; print(embedded_pg.url('warehouse'))"],
-                         cwd=tree, env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            str(tree / ".venv" / "bin" / "python"),
+            "-c",
+            "from include import embedded_pg; print(embedded_pg.url('warehouse'))",
+        ],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return out.stdout.strip().splitlines()[-1]
 
 
@@ -143,14 +169,16 @@ def daily_run(tree: Path, base: Path, env: dict, subjects: int, as_of: str, shar
 
     from transform import write_corrections
 
-    corrections = write_corrections(_warehouse_url(env, tree), base / "landing", subjects, share,
-                                    dt.date.fromisoformat(as_of))
+    corrections = write_corrections(
+        _warehouse_url(env, tree), base / "landing", subjects, share, dt.date.fromisoformat(as_of)
+    )
     new_rows = sum(n for _, n in corrections.values())
     log_path = base / "make-run-daily.log"
     print(f"end to end: daily `make run` after {new_rows:,} new rows (log: {log_path})", file=sys.stderr, flush=True)
     run = _make_run(tree, base, env, log_path)
-    run.update(share=share, new_rows=new_rows,
-               published_archives=_warehouse_counts(env, tree).get("published_archives"))
+    run.update(
+        share=share, new_rows=new_rows, published_archives=_warehouse_counts(env, tree).get("published_archives")
+    )
     return run
 
 
@@ -168,8 +196,12 @@ def run_once(tree: Path, subjects: int, as_of: str, port: int, keep: bool, daily
         result["daily"] = daily_run(tree, base, env, subjects, as_of, daily)
         result["daily_vs_first"] = ratio(result["daily"]["wall_seconds"], result["wall_seconds"])
     if not keep:
-        subprocess.run([str(tree / ".venv" / "bin" / "python"), "-m", "include.embedded_pg", "stop"],
-                       cwd=tree, env=env, capture_output=True)
+        subprocess.run(
+            [str(tree / ".venv" / "bin" / "python"), "-m", "include.embedded_pg", "stop"],
+            cwd=tree,
+            env=env,
+            capture_output=True,
+        )
     return result
 
 
@@ -184,11 +216,18 @@ def add_ratios(results: list[dict]) -> None:
         r["rows_per_s_overall"] = round(r["rows_read"] / r["wall_seconds"]) if r.get("rows_read") else None
 
 
-COLUMNS = [("subjects", "subjects", ","), ("exit_code", "rc", ""), ("rows_read", "rows", ","),
-           ("wall_seconds", "wall s", ".0f"), ("wall_vs_smallest", "x wall", ".2f"),
-           ("rows_vs_smallest", "x rows", ".2f"), ("peak_tree_rss_mb", "tree MB", ".0f"),
-           ("peak_postgres_pss_mb", "pg MB", ".0f"), ("peak_tree_plus_server_pss_mb", "tree+pg PSS MB", ".0f"),
-           ("rows_per_s_overall", "rows/s", ",")]
+COLUMNS = [
+    ("subjects", "subjects", ","),
+    ("exit_code", "rc", ""),
+    ("rows_read", "rows", ","),
+    ("wall_seconds", "wall s", ".0f"),
+    ("wall_vs_smallest", "x wall", ".2f"),
+    ("rows_vs_smallest", "x rows", ".2f"),
+    ("peak_tree_rss_mb", "tree MB", ".0f"),
+    ("peak_postgres_pss_mb", "pg MB", ".0f"),
+    ("peak_tree_plus_server_pss_mb", "tree+pg PSS MB", ".0f"),
+    ("rows_per_s_overall", "rows/s", ","),
+]
 
 
 def print_results(results: list[dict]) -> None:
@@ -201,23 +240,44 @@ def print_results(results: list[dict]) -> None:
     daily = [r for r in results if r.get("daily")]
     if daily:
         shares = sorted({r["daily"].get("share", 0.01) for r in daily})
-        print(f"daily `make run` after new deliveries for {', '.join(f'{s:.0%}' for s in shares)}"
-              " of the subjects (same state, same AS_OF):")
-        print_table([{"subjects": r["subjects"], "new_rows": r["daily"]["new_rows"], "first_s": r["wall_seconds"],
-                      "daily_s": r["daily"]["wall_seconds"], "daily_vs_first": r["daily_vs_first"],
-                      "rc": r["daily"]["exit_code"], **r["daily"]["phases"]} for r in daily],
-                    [("subjects", "subjects", ","), ("rc", "rc", ""), ("new_rows", "new rows", ","),
-                     ("first_s", "first s", ".0f"), ("daily_s", "daily s", ".0f"),
-                     ("daily_vs_first", "daily/first", ".0%"), ("ingest", "ingest", ".0f"),
-                     ("transform", "transform", ".0f"), ("publish", "publish", ".0f")])
-    for r in results:   # which processes hold the memory, and which ones coexist at the peak
+        print(
+            f"daily `make run` after new deliveries for {', '.join(f'{s:.0%}' for s in shares)}"
+            " of the subjects (same state, same AS_OF):"
+        )
+        print_table(
+            [
+                {
+                    "subjects": r["subjects"],
+                    "new_rows": r["daily"]["new_rows"],
+                    "first_s": r["wall_seconds"],
+                    "daily_s": r["daily"]["wall_seconds"],
+                    "daily_vs_first": r["daily_vs_first"],
+                    "rc": r["daily"]["exit_code"],
+                    **r["daily"]["phases"],
+                }
+                for r in daily
+            ],
+            [
+                ("subjects", "subjects", ","),
+                ("rc", "rc", ""),
+                ("new_rows", "new rows", ","),
+                ("first_s", "first s", ".0f"),
+                ("daily_s", "daily s", ".0f"),
+                ("daily_vs_first", "daily/first", ".0%"),
+                ("ingest", "ingest", ".0f"),
+                ("transform", "transform", ".0f"),
+                ("publish", "publish", ".0f"),
+            ],
+        )
+    for r in results:  # which processes hold the memory, and which ones coexist at the peak
         print(f"{r['subjects']:,} subjects, peak RSS by role (MB): {r.get('peak_rss_by_role_mb')}")
         print(f"{r['subjects']:,} subjects, at the tree's peak (MB): {r.get('at_tree_peak_mb')}")
 
 
 def _merge(name: str, fresh: list[dict]) -> list[dict]:
-    from common import RESULTS_DIR
     import json
+
+    from common import RESULTS_DIR
 
     try:
         earlier = json.loads((RESULTS_DIR / f"{name}.json").read_text())["results"]
@@ -236,16 +296,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=57100, help="first port tried for the runs' servers")
     parser.add_argument("--keep", action="store_true", help="leave each run's server running")
     parser.add_argument("--name", default="end_to_end", help="results file bench/results/<name>.json")
-    parser.add_argument("--merge", action="store_true",
-                        help="keep the other sizes already in the results file (a rerun of one size)")
+    parser.add_argument(
+        "--merge", action="store_true", help="keep the other sizes already in the results file (a rerun of one size)"
+    )
     parser.add_argument("--note", help="a remark stored with these runs (e.g. a patch applied to the tree)")
-    parser.add_argument("--daily", nargs="?", type=float, const=0.01, default=None, metavar="SHARE",
-                        help="then a daily `make run` after new deliveries for SHARE of the subjects (default 0.01)")
+    parser.add_argument(
+        "--daily",
+        nargs="?",
+        type=float,
+        const=0.01,
+        default=None,
+        metavar="SHARE",
+        help="then a daily `make run` after new deliveries for SHARE of the subjects (default 0.01)",
+    )
     args = parser.parse_args(argv)
     sizes = sorted(set(args.subjects or [2000]) | ({CITY_SUBJECTS} if args.city else set()))
     info = machine()
-    results = [run_once(args.tree.resolve(), n, args.as_of, args.port + 50 * k, args.keep, args.daily)
-               for k, n in enumerate(sizes)]
+    results = [
+        run_once(args.tree.resolve(), n, args.as_of, args.port + 50 * k, args.keep, args.daily)
+        for k, n in enumerate(sizes)
+    ]
     for r in results:
         r.update(tree=str(args.tree), note=args.note, date=info["date"], load_avg_at_start=info["load_avg_at_start"])
     if args.merge:
@@ -254,15 +324,24 @@ def main(argv: list[str] | None = None) -> int:
     print_results(results)
     city = next((r for r in results if r["subjects"] >= CITY_SUBJECTS), None)
     targets = {
-        "city_within_30_min": (city["wall_seconds"] <= TARGET_CITY_SECONDS and city["exit_code"] == 0) if city else None,
+        "city_within_30_min": (city["wall_seconds"] <= TARGET_CITY_SECONDS and city["exit_code"] == 0)
+        if city
+        else None,
         "peak_tree_below_2gb": all(r["peak_tree_rss_mb"] < TARGET_PEAK_MB for r in results),
         # the target counted as the brief says: the tree's PSS plus the server's PSS
         "peak_pss_below_2gb": all((r.get("peak_tree_plus_server_pss_mb") or 0) < TARGET_PEAK_MB for r in results),
     }
     print(f"targets: {targets}")
-    write_results(args.name, {"benchmark": "end_to_end", "machine": info,
-                              "parameters": {"sizes": sorted(r["subjects"] for r in results), "as_of": args.as_of},
-                              "results": results, "targets": targets})
+    write_results(
+        args.name,
+        {
+            "benchmark": "end_to_end",
+            "machine": info,
+            "parameters": {"sizes": sorted(r["subjects"] for r in results), "as_of": args.as_of},
+            "results": results,
+            "targets": targets,
+        },
+    )
     return 0 if all(r["exit_code"] == 0 and r.get("daily", {}).get("exit_code", 0) == 0 for r in results) else 1
 
 

@@ -11,6 +11,7 @@ financing_penalties, then their change sets. Modes run interleaved `repeat` time
 of each counts. Prints a table and writes bench/results/export_delta.json. A ratio, not a
 pass/fail: the target (a change set in at most 10 % of the full table's time) is read off here.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,7 +45,7 @@ def bench(url: str, rows: int, changed_share: float, repeat: int, work: Path) ->
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         with conn.transaction():
             columns = {m: export._columns(conn, datasets[m]) for m in MODES}
-            for attempt in range(repeat + 1):          # the first round pays imports and caches, untimed
+            for attempt in range(repeat + 1):  # the first round pays imports and caches, untimed
                 for mode in MODES:
                     started = time.perf_counter()
                     written, files = export._write_dataset(conn, work, datasets[mode], columns[mode])
@@ -56,8 +57,14 @@ def bench(url: str, rows: int, changed_share: float, repeat: int, work: Path) ->
     results = []
     for mode in MODES:
         best = min(runs[mode], key=lambda r: r["seconds"])
-        results.append({"dataset": mode, "rows": best["rows"], "seconds": round(best["seconds"], 3),
-                        "all_seconds": [round(r["seconds"], 3) for r in runs[mode]]})
+        results.append(
+            {
+                "dataset": mode,
+                "rows": best["rows"],
+                "seconds": round(best["seconds"], 3),
+                "all_seconds": [round(r["seconds"], 3) for r in runs[mode]],
+            }
+        )
     baseline = results[0]["seconds"]
     for r in results:
         r["vs_full_profile"] = ratio(r["seconds"], baseline)
@@ -67,22 +74,38 @@ def bench(url: str, rows: int, changed_share: float, repeat: int, work: Path) ->
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=300_000, help="enterprises in export.financing_profile")
-    parser.add_argument("--changed-share", type=float, default=0.01, help="share of them changed since the last publication")
+    parser.add_argument(
+        "--changed-share", type=float, default=0.01, help="share of them changed since the last publication"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs per dataset, interleaved; the fastest counts")
     args = parser.parse_args(argv)
 
     machine_info = machine()
     with tempfile.TemporaryDirectory() as tmp, scratch_bench_database() as url:
         results = bench(url, args.rows, args.changed_share, args.repeat, Path(tmp))
-    print_table(results, [("dataset", "dataset", ""), ("rows", "rows", ",d"), ("seconds", "seconds", ".3f"),
-                          ("vs_full_profile", "vs full profile", ".3f")])
+    print_table(
+        results,
+        [
+            ("dataset", "dataset", ""),
+            ("rows", "rows", ",d"),
+            ("seconds", "seconds", ".3f"),
+            ("vs_full_profile", "vs full profile", ".3f"),
+        ],
+    )
     delta = results[2]["seconds"] + results[3]["seconds"]
     full = results[0]["seconds"] + results[1]["seconds"]
     share = ratio(delta, full)
     print(f"change sets written in {delta:.3f} s = {share:.1%} of the full tables' {full:.3f} s")
-    path = write_results("export_delta", {"benchmark": "export_delta", "machine": machine_info,
-                                          "parameters": {**vars(args), "as_of": AS_OF.isoformat()},
-                                          "results": results, "change_sets_vs_full_tables": share})
+    path = write_results(
+        "export_delta",
+        {
+            "benchmark": "export_delta",
+            "machine": machine_info,
+            "parameters": {**vars(args), "as_of": AS_OF.isoformat()},
+            "results": results,
+            "change_sets_vs_full_tables": share,
+        },
+    )
     print(f"written {path}")
     return 0
 

@@ -15,6 +15,7 @@ Python's allocations only, not pyarrow's memory pool: a ratio of Python peaks, w
 streaming changes. Prints a table and writes bench/results/export_memory.json.
 A ratio, not a pass/fail: tests/publish/test_export_streaming.py checks the streaming itself.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -75,7 +76,7 @@ def bench(url: str, rows: int, repeat: int, work: Path) -> tuple[dict, list[dict
         manifest = export.write_exports(url, AS_OF, work, VERSION)
         assert manifest["row_count"] == rows, manifest["row_count"]
 
-    export_files()   # imports and first-use costs, untimed
+    export_files()  # imports and first-use costs, untimed
     modes = {"read_at_once": read_at_once, "export": export_files}
     runs: dict[str, list[dict]] = {m: [] for m in modes}
     for _ in range(repeat):
@@ -84,9 +85,15 @@ def bench(url: str, rows: int, repeat: int, work: Path) -> tuple[dict, list[dict
     results = []
     for mode, measurements in runs.items():
         best = min(measurements, key=lambda r: r["peak_bytes"])
-        results.append({"mode": mode, "rows": rows, "peak_python_mb": round(best["peak_bytes"] / MB, 1),
-                        "seconds": round(best["seconds"], 2),
-                        "all_peaks_mb": [round(r["peak_bytes"] / MB, 1) for r in measurements]})
+        results.append(
+            {
+                "mode": mode,
+                "rows": rows,
+                "peak_python_mb": round(best["peak_bytes"] / MB, 1),
+                "seconds": round(best["seconds"], 2),
+                "all_peaks_mb": [round(r["peak_bytes"] / MB, 1) for r in measurements],
+            }
+        )
     baseline = results[0]["peak_python_mb"]
     for r in results:
         r["vs_read_at_once"] = ratio(r["peak_python_mb"], baseline)
@@ -103,17 +110,35 @@ def main(argv: list[str] | None = None) -> int:
     machine_info = machine()
     with tempfile.TemporaryDirectory() as tmp, scratch_bench_database() as url:
         setup, results = bench(url, args.rows, args.repeat, Path(tmp))
-    print(f"export.financing_profile: {setup['rows']:,} rows ({setup['table_mb']} MB), "
-          f"batches of {setup['batch_rows']:,}")
-    print_table(results, [("mode", "mode", ""), ("rows", "rows", ",d"), ("peak_python_mb", "Python peak MB", ".1f"),
-                          ("vs_read_at_once", "vs read at once", ".3f"), ("seconds", "seconds", ".2f")])
+    print(
+        f"export.financing_profile: {setup['rows']:,} rows ({setup['table_mb']} MB), batches of {setup['batch_rows']:,}"
+    )
+    print_table(
+        results,
+        [
+            ("mode", "mode", ""),
+            ("rows", "rows", ",d"),
+            ("peak_python_mb", "Python peak MB", ".1f"),
+            ("vs_read_at_once", "vs read at once", ".3f"),
+            ("seconds", "seconds", ".2f"),
+        ],
+    )
     exporting = results[1]
-    print(f"export Python peak: {exporting['peak_python_mb']:.1f} MB = {exporting['vs_read_at_once']:.1%} "
-          f"of reading the table at once ({results[0]['peak_python_mb']:.1f} MB)")
-    path = write_results("export_memory", {"benchmark": "export_memory", "machine": machine_info,
-                                           "parameters": {**vars(args), "as_of": AS_OF.isoformat()},
-                                           "setup": setup, "results": results,
-                                           "export_vs_read_at_once": exporting["vs_read_at_once"]})
+    print(
+        f"export Python peak: {exporting['peak_python_mb']:.1f} MB = {exporting['vs_read_at_once']:.1%} "
+        f"of reading the table at once ({results[0]['peak_python_mb']:.1f} MB)"
+    )
+    path = write_results(
+        "export_memory",
+        {
+            "benchmark": "export_memory",
+            "machine": machine_info,
+            "parameters": {**vars(args), "as_of": AS_OF.isoformat()},
+            "setup": setup,
+            "results": results,
+            "export_vs_read_at_once": exporting["vs_read_at_once"],
+        },
+    )
     print(f"written {path}")
     return 0
 

@@ -9,6 +9,7 @@ before) and scoped to the new file (what `check_raw` does now); the fastest run 
 GX is imported before the clock starts (a once-per-process cost). Prints a table and writes
 bench/results/gates.json (machine, parameters, seconds, ratio).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,25 +54,32 @@ def timed_gate(url: str, docs: Path, scope: dict | None) -> dict:
     started = time.perf_counter()
     gate = quality.run_gate(url, "raw", AS_OF, docs, tables=[TABLE], scope=scope)
     seconds = time.perf_counter() - started
-    counts = [r["observed"].get("element_count") for r in gate["results"]
-              if r["observed"].get("element_count") is not None]
-    return {"seconds": seconds, "success": gate["success"], "expectations": len(gate["results"]),
-            "rows_validated": max(counts, default=None)}
+    counts = [
+        r["observed"].get("element_count") for r in gate["results"] if r["observed"].get("element_count") is not None
+    ]
+    return {
+        "seconds": seconds,
+        "success": gate["success"],
+        "expectations": len(gate["results"]),
+        "rows_validated": max(counts, default=None),
+    }
 
 
 def bench(url: str, rows: int, new_share: float, repeat: int, work: Path) -> tuple[dict, list[dict]]:
-    import psycopg
-
     import great_expectations  # noqa: F401  (imported untimed: once per process)
+    import psycopg
 
     started = time.perf_counter()
     files = load_deliveries(url, rows, new_share, work / "landing")
     load_seconds = time.perf_counter() - started
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("analyze raw.utilities")   # as check_raw does after a load
+        conn.execute("analyze raw.utilities")  # as check_raw does after a load
         table_mb = conn.execute("select pg_total_relation_size('raw.utilities') / 1e6").fetchone()[0]
-    modes = {"whole_table": None, "scoped_new_files": {TABLE: {"_file_sha256": [files["new"]["sha256"]]}},
-             "nothing_loaded": {TABLE: {"_file_sha256": []}}}
+    modes = {
+        "whole_table": None,
+        "scoped_new_files": {TABLE: {"_file_sha256": [files["new"]["sha256"]]}},
+        "nothing_loaded": {TABLE: {"_file_sha256": []}},
+    }
     runs: dict[str, list[dict]] = {m: [] for m in modes}
     for _ in range(repeat):
         for mode, scope in modes.items():
@@ -85,8 +93,13 @@ def bench(url: str, rows: int, new_share: float, repeat: int, work: Path) -> tup
     for r in results:
         r["vs_whole_table"] = ratio(r["seconds"], whole)
         r["speedup"] = ratio(whole, r["seconds"])
-    setup = {"rows": rows, "new_rows": files["new"]["rows_loaded"], "old_rows": files["old"]["rows_loaded"],
-             "table_mb": round(float(table_mb), 1), "load_seconds": round(load_seconds, 1)}
+    setup = {
+        "rows": rows,
+        "new_rows": files["new"]["rows_loaded"],
+        "old_rows": files["old"]["rows_loaded"],
+        "table_mb": round(float(table_mb), 1),
+        "load_seconds": round(load_seconds, 1),
+    }
     return setup, results
 
 
@@ -101,17 +114,34 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp, scratch_bench_database() as url:
         setup, results = bench(url, args.rows, args.new_share, args.repeat, Path(tmp))
     print(f"raw.utilities: {setup['rows']:,} rows ({setup['table_mb']} MB), new delivery {setup['new_rows']:,} rows")
-    print_table(results, [("mode", "gate", ""), ("seconds", "seconds", ".2f"), ("rows_validated", "rows validated", ",d"),
-                          ("expectations", "results", "d"), ("vs_whole_table", "vs whole", ".3f"),
-                          ("speedup", "speedup", ".1f")])
+    print_table(
+        results,
+        [
+            ("mode", "gate", ""),
+            ("seconds", "seconds", ".2f"),
+            ("rows_validated", "rows validated", ",d"),
+            ("expectations", "results", "d"),
+            ("vs_whole_table", "vs whole", ".3f"),
+            ("speedup", "speedup", ".1f"),
+        ],
+    )
     scoped = next(r for r in results if r["mode"] == "scoped_new_files")
-    print(f"scoped raw gate: {scoped['seconds']:.2f} s vs whole table {results[0]['seconds']:.2f} s "
-          f"= {scoped['speedup']:.1f}x faster")
-    path = write_results("gates", {"benchmark": "gates", "machine": machine_info,
-                                   "parameters": {**vars(args), "as_of": AS_OF.isoformat(), "table": TABLE},
-                                   "setup": setup, "results": results,
-                                   "scoped_vs_whole_ratio": scoped["vs_whole_table"],
-                                   "scoped_speedup": scoped["speedup"]})
+    print(
+        f"scoped raw gate: {scoped['seconds']:.2f} s vs whole table {results[0]['seconds']:.2f} s "
+        f"= {scoped['speedup']:.1f}x faster"
+    )
+    path = write_results(
+        "gates",
+        {
+            "benchmark": "gates",
+            "machine": machine_info,
+            "parameters": {**vars(args), "as_of": AS_OF.isoformat(), "table": TABLE},
+            "setup": setup,
+            "results": results,
+            "scoped_vs_whole_ratio": scoped["vs_whole_table"],
+            "scoped_speedup": scoped["speedup"],
+        },
+    )
     print(f"written {path}")
     return 0 if all(r["success"] for r in results) else 1
 

@@ -8,6 +8,7 @@ same file (the physical limit) vs pandas `DataFrame.to_sql` (what people write b
 process's own maximum) against a scratch database that is dropped afterwards. Prints a table and
 writes bench/results/ingest.json. Targets: ingest ≥ 50 % of bare COPY's rows/s, peak RSS < 500 MB.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,17 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-HEADER = ["统一社会信用代码", "户名", "户号", "类别", "账期", "应缴金额（元）", "实缴金额（元）", "缴费日期", "供应单位"]
+HEADER = [
+    "统一社会信用代码",
+    "户名",
+    "户号",
+    "类别",
+    "账期",
+    "应缴金额（元）",
+    "实缴金额（元）",
+    "缴费日期",
+    "供应单位",
+]
 MODES = ("ingest", "bare_copy", "to_sql")
 
 
@@ -42,8 +53,10 @@ def write_file(path: Path, rows: int) -> None:
             paid_on = f"2022-{month:02d}-{1 + i % 28:02d}" if i % 3 else f"2022/{month}/{1 + i % 28}"
             due = 100 + i % 900
             utility = "热" if i % 97 == 0 else utilities[i % 3]
-            f.write(f"{codes[i % 500]},宁夏某某商贸有限公司{i % 500},ACC{i:09d},{utility},2022-{month:02d},"
-                    f"\"{due:,}.50\",{due}.5,{paid_on},银川市供电公司\r\n")
+            f.write(
+                f"{codes[i % 500]},宁夏某某商贸有限公司{i % 500},ACC{i:09d},{utility},2022-{month:02d},"
+                f"\"{due:,}.50\",{due}.5,{paid_on},银川市供电公司\r\n"
+            )
 
 
 # --- workers (each in its own process) ----------------------------------------------------------
@@ -54,10 +67,12 @@ def write_file(path: Path, rows: int) -> None:
 # ledger, the schema check, reading, checking, COPY and the quarantine; for bare COPY the table's
 # creation, the COPY and a count.
 def prepare_ingest(url: str):
-    from include.ingest import ensure_schemas, load_file, vectorized  # noqa: F401 (pyarrow is imported lazily)
     # pyarrow imports pandas on its first pa.array()/pa.scalar() (to recognise pandas inputs):
     # ~0.3 s, once per process, a module import like the others above, so imported here too.
     import pandas  # noqa: F401
+
+    from include.ingest import ensure_schemas, load_file, vectorized  # noqa: F401 (pyarrow is imported lazily)
+
     ensure_schemas(url, ["utilities"])
     return load_file
 
@@ -71,15 +86,21 @@ def worker_ingest(load_file, url: str, path: Path) -> int:
 
 def prepare_bare_copy(url: str):
     import psycopg
+
     return psycopg
 
 
 def worker_bare_copy(psycopg, url: str, path: Path) -> int:
     with psycopg.connect(url) as conn:
-        conn.execute("create table bare_utilities (uscc text, name text, account_no text, utility text, "
-                     "period text, amount_due text, amount_paid text, paid_on text, provider text)")
-        with conn.cursor() as cur, cur.copy("copy bare_utilities from stdin with (format csv, header true)") as copy, \
-                path.open("rb") as f:
+        conn.execute(
+            "create table bare_utilities (uscc text, name text, account_no text, utility text, "
+            "period text, amount_due text, amount_paid text, paid_on text, provider text)"
+        )
+        with (
+            conn.cursor() as cur,
+            cur.copy("copy bare_utilities from stdin with (format csv, header true)") as copy,
+            path.open("rb") as f,
+        ):
             while block := f.read(1 << 20):
                 copy.write(block)
         return conn.execute("select count(*) from bare_utilities").fetchone()[0]
@@ -89,6 +110,7 @@ def prepare_to_sql(url: str):
     import pandas as pd
     import psycopg2
     import sqlalchemy
+
     return pd, psycopg2, sqlalchemy
 
 
@@ -101,8 +123,11 @@ def worker_to_sql(modules, url: str, path: Path) -> int:
     return len(frame)
 
 
-WORKERS = {"ingest": (prepare_ingest, worker_ingest), "bare_copy": (prepare_bare_copy, worker_bare_copy),
-           "to_sql": (prepare_to_sql, worker_to_sql)}
+WORKERS = {
+    "ingest": (prepare_ingest, worker_ingest),
+    "bare_copy": (prepare_bare_copy, worker_bare_copy),
+    "to_sql": (prepare_to_sql, worker_to_sql),
+}
 
 
 def _peak_rss_mb() -> float:
@@ -132,8 +157,13 @@ def measure(mode: str, server_url: str, path: Path) -> dict:
     from tests.support.scratch_db import scratch_database
 
     with scratch_database(server_url, "bench") as url:
-        out = subprocess.run([sys.executable, __file__, "--worker", mode, "--url", url, "--file", str(path)],
-                             capture_output=True, text=True, cwd=REPO, check=False)
+        out = subprocess.run(
+            [sys.executable, __file__, "--worker", mode, "--url", url, "--file", str(path)],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            check=False,
+        )
         if out.returncode != 0:
             raise RuntimeError(f"{mode} failed:\n{out.stderr[-3000:]}")
         result = json.loads(out.stdout.strip().splitlines()[-1])
@@ -156,9 +186,13 @@ def bench(rows: int, server_url: str, modes: list[str], repeat: int) -> list[dic
         results = []
         for mode in modes:
             best = dict(min(runs[mode], key=lambda r: r["seconds"]))
-            best.update(peak_rss_mb=max(r["peak_rss_mb"] for r in runs[mode]), runs=len(runs[mode]),
-                        all_seconds=[round(r["seconds"], 3) for r in runs[mode]], file_rows=rows,
-                        file_mb=round(size_mb, 1))
+            best.update(
+                peak_rss_mb=max(r["peak_rss_mb"] for r in runs[mode]),
+                runs=len(runs[mode]),
+                all_seconds=[round(r["seconds"], 3) for r in runs[mode]],
+                file_rows=rows,
+                file_mb=round(size_mb, 1),
+            )
             results.append(best)
     bare = next((r for r in results if r["mode"] == "bare_copy"), None)
     for r in results:
@@ -169,8 +203,10 @@ def bench(rows: int, server_url: str, modes: list[str], repeat: int) -> list[dic
 def print_table(results: list[dict]) -> None:
     print(f"{'rows':>9} {'mode':<10} {'seconds':>8} {'rows/s':>10} {'vs COPY':>8} {'peak MB':>8}")
     for r in results:
-        print(f"{r['file_rows']:>9} {r['mode']:<10} {r['seconds']:>8.2f} {r['rows_per_s']:>10,.0f} "
-              f"{r['throughput_vs_bare_copy']:>7.0%} {r['peak_rss_mb']:>8.0f}")
+        print(
+            f"{r['file_rows']:>9} {r['mode']:<10} {r['seconds']:>8.2f} {r['rows_per_s']:>10,.0f} "
+            f"{r['throughput_vs_bare_copy']:>7.0%} {r['peak_rss_mb']:>8.0f}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -189,7 +225,6 @@ def main(argv: list[str] | None = None) -> int:
         run_worker(args.worker, args.url, args.file)
         return 0
 
-
     from include import warehouse
 
     server_url = warehouse.start("postgres")
@@ -200,7 +235,9 @@ def main(argv: list[str] | None = None) -> int:
         # to_sql holds the whole frame (~3.5 GB at 1e6 rows): only at the small size unless asked.
         wanted = [m for m in modes if m != "to_sql" or rows <= 100_000 or (args.to_sql_big and rows <= 1_000_000)]
         # to_sql is slow and its ratio is not close to any target: measured once; 1e7 rows too.
-        results += bench(rows, server_url, [m for m in wanted if m != "to_sql"], 1 if rows >= 10_000_000 else args.repeat)
+        results += bench(
+            rows, server_url, [m for m in wanted if m != "to_sql"], 1 if rows >= 10_000_000 else args.repeat
+        )
         if "to_sql" in wanted:
             to_sql = bench(rows, server_url, ["to_sql"], 1)[0]
             bare = next(r for r in results if r["mode"] == "bare_copy" and r["file_rows"] == rows)
@@ -208,13 +245,21 @@ def main(argv: list[str] | None = None) -> int:
             results.append(to_sql)
     print_table(results)
     ingest = [r for r in results if r["mode"] == "ingest"]
-    verdict = {"throughput_target_met": all(r["throughput_vs_bare_copy"] >= 0.5 for r in ingest),
-               "memory_target_met": all(r["peak_rss_mb"] < 500 for r in ingest)}
+    verdict = {
+        "throughput_target_met": all(r["throughput_vs_bare_copy"] >= 0.5 for r in ingest),
+        "memory_target_met": all(r["peak_rss_mb"] < 500 for r in ingest),
+    }
     print(json.dumps(verdict))
     out = REPO / "bench" / "results" / "ingest.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"results": results, "targets": {"throughput_vs_bare_copy": 0.5, "peak_rss_mb": 500},
-                               **verdict}, indent=2, ensure_ascii=False) + "\n")
+    out.write_text(
+        json.dumps(
+            {"results": results, "targets": {"throughput_vs_bare_copy": 0.5, "peak_rss_mb": 500}, **verdict},
+            indent=2,
+            ensure_ascii=False,
+        )
+        + "\n"
+    )
     print(f"written {out.relative_to(REPO)}")
     return 0
 

@@ -5,6 +5,7 @@ delivery a feed is overdue (include/freshness.py); the overdue feeds are reporte
 engineers' webhook (include/alerts.py). The check never fails the run: a late department is a fact
 to act on, not a fault of the pipeline.
 """
+
 from __future__ import annotations
 
 from airflow.sdk import dag, task

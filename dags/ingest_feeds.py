@@ -5,13 +5,18 @@ task per file, bounded by the `warehouse_loads` pool), validates the raw table w
 quality gate and, when anything new was loaded and the gate passed, announces the `raw.<feed>`
 Asset that schedules the transform. Adding a feed is a contract file: no DAG code.
 """
+
 from __future__ import annotations
+
+import logging
 
 from airflow.exceptions import AirflowSkipException
 from airflow.sdk import dag, task
 
 from include import alerts, assets, feeds, ingest, quality, settings, warehouse
 from include.run_context import AS_OF_PARAM, DEFAULT_ARGS, START_DATE, as_of_from
+
+log = logging.getLogger(__name__)
 
 # A task that fails for good (after its retries) alerts the engineers (include/alerts.py).
 DAG_DEFAULT_ARGS = {**DEFAULT_ARGS, "on_failure_callback": alerts.on_task_failure}
@@ -55,16 +60,24 @@ def ingest_dag(feed_id: str):
                 ingest.schema.analyze_feed(warehouse.url(), feed_id)
             docs = settings.export_dir() / as_of.isoformat() / "quality" / "feeds" / feed_id
             table = f"raw.{feed_id}"
-            gate = quality.run_gate(warehouse.url(), "raw", as_of, docs, tables=[table],
-                                    scope={table: {"_file_sha256": loaded}})
+            gate = quality.run_gate(
+                warehouse.url(), "raw", as_of, docs, tables=[table], scope={table: {"_file_sha256": loaded}}
+            )
             quality.raise_if_blocked(gate)
             return list(results)
 
         @task(outlets=[assets.raw_asset(feed_id)], retries=0)
         def announce(results: list[dict]) -> dict:
             for r in results:
-                print(f"{r['file_name']}: {r['status']} read={r['rows_read']} loaded={r['rows_loaded']} "
-                      f"quarantined={r['rows_quarantined']} {r.get('reason') or ''}")
+                log.info(
+                    "%s: %s read=%s loaded=%s quarantined=%s %s",
+                    r["file_name"],
+                    r["status"],
+                    r["rows_read"],
+                    r["rows_loaded"],
+                    r["rows_quarantined"],
+                    r.get("reason") or "",
+                )
             loaded = sum(r["rows_loaded"] for r in results if r["status"] == "loaded")
             if not any(r["status"] == "loaded" for r in results):
                 # Nothing new: no Asset event, so the transform is not woken for nothing.

@@ -4,11 +4,13 @@ indicator page.
 Scheduled when the transform has built and gated the next publication. A failed blocking
 expectation fails the run here: analysts and lenders keep the previous publication untouched.
 """
+
 from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from include import alerts, assets, export, publish as publication, quality, settings, transform, warehouse, workbooks
+from include import alerts, assets, export, quality, settings, transform, warehouse, workbooks
+from include import publish as publication
 from include.reports import indicator_page as indicator_report
 from include.run_context import AS_OF_PARAM, DEFAULT_ARGS, START_DATE, as_of_from
 
@@ -36,8 +38,9 @@ def publish():
     @task(retries=0)
     def publication_gate(params=None, dag_run=None) -> dict:
         as_of = _as_of(params, dag_run)
-        result = quality.run_gate(warehouse.url(), "publication", as_of,
-                                  settings.export_dir() / as_of.isoformat() / "quality")
+        result = quality.run_gate(
+            warehouse.url(), "publication", as_of, settings.export_dir() / as_of.isoformat() / "quality"
+        )
         quality.raise_if_blocked(result)
         return result
 
@@ -49,14 +52,12 @@ def publish():
     @task(outlets=[assets.published_asset()])
     def write_exports(published: dict, params=None, dag_run=None) -> dict:
         as_of = _as_of(params, dag_run)
-        return export.write_exports(warehouse.url(), as_of, settings.export_dir(),
-                                    published["version"])
+        return export.write_exports(warehouse.url(), as_of, settings.export_dir(), published["version"])
 
     @task
     def analyst_docs(params=None, dag_run=None) -> str:
         as_of = _as_of(params, dag_run)
-        return str(transform.write_docs(warehouse.url(), as_of,
-                                        settings.export_dir() / as_of.isoformat() / "dbt-docs"))
+        return str(transform.write_docs(warehouse.url(), as_of, settings.export_dir() / as_of.isoformat() / "dbt-docs"))
 
     @task
     def correction_workbooks(published: dict, params=None, dag_run=None) -> dict:
@@ -67,8 +68,7 @@ def publish():
     @task
     def indicator_page(params=None, dag_run=None) -> str:
         """The publication's indicator page (scorecard, trend, per-unit bars) beside the docs."""
-        return str(indicator_report.write_page(warehouse.url(), _as_of(params, dag_run),
-                                               settings.export_dir()))
+        return str(indicator_report.write_page(warehouse.url(), _as_of(params, dag_run), settings.export_dir()))
 
     published = swap_in(publication_gate())
     write_exports(published)

@@ -5,6 +5,7 @@ intermediate and the next publication into `marts_build` / `export_build`, each 
 its tests; `AS_OF` comes from the run (conf or params), else today in Asia/Shanghai. On success it
 announces the build, which schedules the `publish` DAG.
 """
+
 from __future__ import annotations
 
 from functools import reduce
@@ -50,21 +51,28 @@ def transform():
         # in the metadata database: nothing here is resolved when the file is parsed, so neither
         # the serialized DAG nor a rendered field holds the password. Cosmos hands it to dbt in an
         # environment variable of the task, and Airflow masks it in the task's log.
-        profile_config=ProfileConfig(profile_name=PROFILE_NAME, target_name=TARGET_NAME,
-                                     profile_mapping=PostgresUserPasswordProfileMapping(
-                                         conn_id=WAREHOUSE_CONN_ID,
-                                         profile_args={"schema": "staging", "connect_timeout": 15,
-                                                       "threads": int(settings.dbt_threads())})),
+        profile_config=ProfileConfig(
+            profile_name=PROFILE_NAME,
+            target_name=TARGET_NAME,
+            profile_mapping=PostgresUserPasswordProfileMapping(
+                conn_id=WAREHOUSE_CONN_ID,
+                profile_args={"schema": "staging", "connect_timeout": 15, "threads": int(settings.dbt_threads())},
+            ),
+        ),
         # dbt in-process (Cosmos' dbtRunner): a subprocess per task returns dbt's ~8 MB per task
         # to the OS but costs ~3 s of start-up per task (docs/performance.md "Memory").
-        execution_config=ExecutionConfig(dbt_executable_path=dbt_executable(),
-                                         invocation_mode=InvocationMode.DBT_RUNNER),
+        execution_config=ExecutionConfig(
+            dbt_executable_path=dbt_executable(), invocation_mode=InvocationMode.DBT_RUNNER
+        ),
         # BUILD: each model is one `dbt build` of itself and its tests (half the dbt invocations of
         # AFTER_EACH); a test spanning several models (relationships) waits for all of them.
         # `dbt ls` on a Cosmos cache miss also in a subprocess, not in every process parsing this file.
-        render_config=RenderConfig(test_behavior=TestBehavior.BUILD, emit_datasets=False,
-                                   invocation_mode=InvocationMode.SUBPROCESS,
-                                   should_detach_multiple_parents_tests=True),
+        render_config=RenderConfig(
+            test_behavior=TestBehavior.BUILD,
+            emit_datasets=False,
+            invocation_mode=InvocationMode.SUBPROCESS,
+            should_detach_multiple_parents_tests=True,
+        ),
         operator_args={
             "vars": {"as_of": "{{ resolve_as_of(dag_run.conf, params) }}"},
             "full_refresh": "{{ (dag_run.conf or {}).get('full_refresh', params.full_refresh) }}",
@@ -80,11 +88,16 @@ def transform():
         as_of = as_of_from(params, dag_run.conf if dag_run else None)
         # Only rows loaded since each table's last passing staging gate (docs/quality.md, "Scope"),
         # unless the models were rebuilt from raw: then old rows are new results of new code.
-        full_refresh = str(((dag_run.conf if dag_run else None) or {}).get(
-            "full_refresh", (params or {}).get("full_refresh", False))).lower() in ("true", "1")
-        result = quality.run_gate(warehouse.url(), "staging", as_of,
-                                  settings.export_dir() / as_of.isoformat() / "quality",
-                                  incremental=not full_refresh)
+        full_refresh = str(
+            ((dag_run.conf if dag_run else None) or {}).get("full_refresh", (params or {}).get("full_refresh", False))
+        ).lower() in ("true", "1")
+        result = quality.run_gate(
+            warehouse.url(),
+            "staging",
+            as_of,
+            settings.export_dir() / as_of.isoformat() / "quality",
+            incremental=not full_refresh,
+        )
         quality.raise_if_blocked(result)
         return {k: result[k] for k in ("checkpoint", "success", "warnings")}
 

@@ -14,6 +14,7 @@ delivery status), which the run summary reads to show what was (or would have be
 robot that does not answer, or answers with an error, is logged and recorded as `failed`: an
 alert never fails the pipeline it reports on.
 """
+
 from __future__ import annotations
 
 import base64
@@ -32,8 +33,12 @@ from psycopg.types.json import Jsonb
 log = logging.getLogger(__name__)
 
 KINDS = ("dingtalk", "wecom", "json")
-URL_ENV, KIND_ENV, SECRET_ENV, TIMEOUT_ENV = ("ALERT_WEBHOOK_URL", "ALERT_WEBHOOK_KIND",
-                                              "ALERT_WEBHOOK_SECRET", "ALERT_WEBHOOK_TIMEOUT")
+URL_ENV, KIND_ENV, SECRET_ENV, TIMEOUT_ENV = (
+    "ALERT_WEBHOOK_URL",
+    "ALERT_WEBHOOK_KIND",
+    "ALERT_WEBHOOK_SECRET",
+    "ALERT_WEBHOOK_TIMEOUT",
+)
 SOURCE = "credit-platform"
 # WeCom refuses markdown content over 4096 bytes; DingTalk takes more, but a phone screen does not.
 MAX_TEXT_BYTES = 4000
@@ -64,14 +69,15 @@ create index if not exists alert_log_dedupe_idx on audit.alert_log (kind, dedupe
 @dataclass(frozen=True)
 class Alert:
     """What happened, said once; `payload` gives it the shape of each robot."""
-    kind: str                       # task_failed | quality_gate | feed_freshness
-    severity: str                   # error | warning
-    subject: str                    # what it is about: dag.task, the gate, the feed(s)
-    title: str                      # one line, also the notification's title
-    lines: tuple[str, ...]          # the body, one markdown line each
+
+    kind: str  # task_failed | quality_gate | feed_freshness
+    severity: str  # error | warning
+    subject: str  # what it is about: dag.task, the gate, the feed(s)
+    title: str  # one line, also the notification's title
+    lines: tuple[str, ...]  # the body, one markdown line each
     as_of: dt.date | None = None
-    details: dict = field(default_factory=dict)   # machine-readable, for the plain JSON shape
-    dedupe_key: str | None = None   # the same state already sent is not sent again
+    details: dict = field(default_factory=dict)  # machine-readable, for the plain JSON shape
+    dedupe_key: str | None = None  # the same state already sent is not sent again
 
     @property
     def text(self) -> str:
@@ -93,9 +99,16 @@ def payload(alert: Alert, kind: str) -> dict:
     if kind == "wecom":
         return {"msgtype": "markdown", "markdown": {"content": f"### {heading}\n{alert.text}"}}
     if kind == "json":
-        return {"source": SOURCE, "kind": alert.kind, "severity": alert.severity, "subject": alert.subject,
-                "as_of": alert.as_of.isoformat() if alert.as_of else None, "title": alert.title,
-                "text": alert.text, "details": alert.details}
+        return {
+            "source": SOURCE,
+            "kind": alert.kind,
+            "severity": alert.severity,
+            "subject": alert.subject,
+            "as_of": alert.as_of.isoformat() if alert.as_of else None,
+            "title": alert.title,
+            "text": alert.text,
+            "details": alert.details,
+        }
     raise ValueError(f"{KIND_ENV}={kind!r}: expected one of {', '.join(KINDS)}")
 
 
@@ -152,19 +165,43 @@ def ensure_alert_log(conn: psycopg.Connection) -> None:
 def already_sent(conninfo: str, kind: str, dedupe_key: str) -> bool:
     with psycopg.connect(conninfo, autocommit=True) as conn:
         ensure_alert_log(conn)
-        return conn.execute("select exists (select 1 from audit.alert_log where kind = %s and dedupe_key = %s "
-                            "and status = 'sent')", (kind, dedupe_key)).fetchone()[0]
+        return conn.execute(
+            "select exists (select 1 from audit.alert_log where kind = %s and dedupe_key = %s and status = 'sent')",
+            (kind, dedupe_key),
+        ).fetchone()[0]
 
 
-def _record(conninfo: str, alert: Alert, kind: str, target: str | None, body: dict, status: str,
-            http_status: int | None, error: str | None) -> None:
+def _record(
+    conninfo: str,
+    alert: Alert,
+    kind: str,
+    target: str | None,
+    body: dict,
+    status: str,
+    http_status: int | None,
+    error: str | None,
+) -> None:
     with psycopg.connect(conninfo, autocommit=True) as conn:
         ensure_alert_log(conn)
-        conn.execute("insert into audit.alert_log (kind, severity, as_of, subject, title, webhook_kind, target, "
-                     "payload, status, http_status, error, dedupe_key) "
-                     "values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                     (alert.kind, alert.severity, alert.as_of, alert.subject, alert.title, kind, target,
-                      Jsonb(body), status, http_status, error, alert.dedupe_key))
+        conn.execute(
+            "insert into audit.alert_log (kind, severity, as_of, subject, title, webhook_kind, target, "
+            "payload, status, http_status, error, dedupe_key) "
+            "values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                alert.kind,
+                alert.severity,
+                alert.as_of,
+                alert.subject,
+                alert.title,
+                kind,
+                target,
+                Jsonb(body),
+                status,
+                http_status,
+                error,
+                alert.dedupe_key,
+            ),
+        )
 
 
 def send(alert: Alert, conninfo: str | None) -> str:
@@ -207,37 +244,80 @@ def gate_blocked(result: dict) -> Alert:
     """A quality gate blocked: which checkpoint, and per blocking failure its suite, table, column,
     expectation and what was observed."""
     failures = result.get("blocking_failures") or []
-    lines = [f"质量门 **{result['checkpoint']}**（AS_OF {result['as_of']}）阻断发布：{len(failures)} 项阻断性检查未通过"]
+    lines = [
+        f"质量门 **{result['checkpoint']}**（AS_OF {result['as_of']}）阻断发布：{len(failures)} 项阻断性检查未通过"
+    ]
     for f in failures[:15]:
         where = f["table"] + (f".{f['column']}" if f.get("column") else "")
-        observed = {k: v for k, v in (f.get("observed") or {}).items() if k in
-                    ("observed_value", "unexpected_count", "unexpected_percent", "error", "element_count")}
-        lines.append(f"{f.get('suite') or f['table']}: {where} — {f['expectation']}"
-                     f"{'：' + f['description'] if f.get('description') else ''}"
-                     f"{' (observed ' + str(observed) + ')' if observed else ''}")
+        observed = {
+            k: v
+            for k, v in (f.get("observed") or {}).items()
+            if k in ("observed_value", "unexpected_count", "unexpected_percent", "error", "element_count")
+        }
+        lines.append(
+            f"{f.get('suite') or f['table']}: {where} — {f['expectation']}"
+            f"{'：' + f['description'] if f.get('description') else ''}"
+            f"{' (observed ' + str(observed) + ')' if observed else ''}"
+        )
     if len(failures) > 15:
         lines.append(f"… and {len(failures) - 15} more (audit.gate_results, run {result.get('run_id')})")
     if result.get("docs_path"):
         lines.append(f"Data Docs: {result['docs_path']}")
-    details = {"checkpoint": result["checkpoint"], "run_id": result.get("run_id"), "docs_path": result.get("docs_path"),
-               "blocking_failures": [{k: f.get(k) for k in ("suite", "table", "column", "expectation", "description")}
-                                     for f in failures]}
-    return Alert(kind="quality_gate", severity="error", subject=f"gate {result['checkpoint']}",
-                 title=f"质量门 {result['checkpoint']} 阻断 (AS_OF {result['as_of']})", lines=tuple(lines),
-                 as_of=dt.date.fromisoformat(result["as_of"]), details=details)
+    details = {
+        "checkpoint": result["checkpoint"],
+        "run_id": result.get("run_id"),
+        "docs_path": result.get("docs_path"),
+        "blocking_failures": [
+            {k: f.get(k) for k in ("suite", "table", "column", "expectation", "description")} for f in failures
+        ],
+    }
+    return Alert(
+        kind="quality_gate",
+        severity="error",
+        subject=f"gate {result['checkpoint']}",
+        title=f"质量门 {result['checkpoint']} 阻断 (AS_OF {result['as_of']})",
+        lines=tuple(lines),
+        as_of=dt.date.fromisoformat(result["as_of"]),
+        details=details,
+    )
 
 
-def task_failed(dag_id: str, task_id: str, error: BaseException | str | None, *, as_of: dt.date | None = None,
-                run_id: str | None = None, try_number: int | None = None, map_index: int | None = None) -> Alert:
+def task_failed(
+    dag_id: str,
+    task_id: str,
+    error: BaseException | str | None,
+    *,
+    as_of: dt.date | None = None,
+    run_id: str | None = None,
+    try_number: int | None = None,
+    map_index: int | None = None,
+) -> Alert:
     where = f"{dag_id}.{task_id}" + (f"[{map_index}]" if map_index is not None and map_index >= 0 else "")
     message = str(error).strip().splitlines() if error else ["(no error message)"]
     kind = type(error).__name__ if isinstance(error, BaseException) else "error"
-    lines = [f"任务失败 **{where}**", f"run {run_id} · try {try_number}" + (f" · AS_OF {as_of}" if as_of else ""),
-             f"{kind}: {message[0][:300]}", *[m[:300] for m in message[1:8]]]
-    return Alert(kind="task_failed", severity="error", subject=where, title=f"任务失败 {where}",
-                 lines=tuple(lines), as_of=as_of,
-                 details={"dag_id": dag_id, "task_id": task_id, "map_index": map_index, "run_id": run_id,
-                          "try_number": try_number, "error_type": kind, "error": str(error)[:2000] if error else None})
+    lines = [
+        f"任务失败 **{where}**",
+        f"run {run_id} · try {try_number}" + (f" · AS_OF {as_of}" if as_of else ""),
+        f"{kind}: {message[0][:300]}",
+        *[m[:300] for m in message[1:8]],
+    ]
+    return Alert(
+        kind="task_failed",
+        severity="error",
+        subject=where,
+        title=f"任务失败 {where}",
+        lines=tuple(lines),
+        as_of=as_of,
+        details={
+            "dag_id": dag_id,
+            "task_id": task_id,
+            "map_index": map_index,
+            "run_id": run_id,
+            "try_number": try_number,
+            "error_type": kind,
+            "error": str(error)[:2000] if error else None,
+        },
+    )
 
 
 def on_task_failure(context) -> None:
@@ -259,7 +339,13 @@ def on_task_failure(context) -> None:
         as_of = as_of_from(context.get("params"), getattr(dag_run, "conf", None))
     except ValueError:
         as_of = None
-    alert = task_failed(getattr(ti, "dag_id", "?"), getattr(ti, "task_id", "?"), error, as_of=as_of,
-                        run_id=getattr(ti, "run_id", None), try_number=getattr(ti, "try_number", None),
-                        map_index=getattr(ti, "map_index", None))
+    alert = task_failed(
+        getattr(ti, "dag_id", "?"),
+        getattr(ti, "task_id", "?"),
+        error,
+        as_of=as_of,
+        run_id=getattr(ti, "run_id", None),
+        try_number=getattr(ti, "try_number", None),
+        map_index=getattr(ti, "map_index", None),
+    )
     send(alert, warehouse.url())

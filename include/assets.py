@@ -3,6 +3,7 @@
 A `postgres://` Asset URI must have host, port, database, schema and table; they come from the
 warehouse URL the DAGs run against, so the lineage the UI shows is the real one.
 """
+
 from __future__ import annotations
 
 import os

@@ -8,6 +8,7 @@ The ingest stores a row problem's instruction in `audit.quarantine.instruction` 
 the row, so the warehouse table (marts.unit_corrections) and the workbooks (include/workbooks.py)
 say the same. tests/test_corrections.py checks that every rule the checks can raise has a text.
 """
+
 from __future__ import annotations
 
 import re

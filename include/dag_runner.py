@@ -5,6 +5,7 @@ Airflow's start-up (imports, the in-process execution API) once per DAG.
 
 Prints `dag <id> <state> <seconds>s` per DAG on stderr; exit 1 when any run did not succeed.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -17,6 +17,7 @@ pg_hba.conf is rewritten and the server restarted; no data is touched.
 
     python -m include.embedded_pg start|stop|status|url [DB]|credentials ROLE
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -28,6 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from include import settings
@@ -47,7 +49,7 @@ local   all   all                  scram-sha-256
 host    all   all   127.0.0.1/32   scram-sha-256
 host    all   all   ::1/128        scram-sha-256
 """
-SOCKET_PATH_MAX = 100   # sun_path holds 107 bytes; the socket's own name is `.s.PGSQL.<port>`
+SOCKET_PATH_MAX = 100  # sun_path holds 107 bytes; the socket's own name is `.s.PGSQL.<port>`
 
 
 def _bin_dir() -> Path:
@@ -81,9 +83,17 @@ def _run(args: list[str], *, check: bool = True, timeout: float = 60) -> subproc
     user = _system_user()
     # Drop root's groups too: with gid 0 the server would be judged by the group bits of
     # root-owned parent folders (often ---), not by the world-execute bit we grant.
-    as_user = {"user": user, "group": user, "extra_groups": []} if user else {}
-    return subprocess.run(args, check=check, timeout=timeout, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd="/", **as_user)
+    as_user: dict[str, Any] = {"user": user, "group": user, "extra_groups": []} if user else {}
+    return subprocess.run(
+        args,
+        check=check,
+        timeout=timeout,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd="/",
+        **as_user,
+    )
 
 
 def _free_port(start: int) -> int:
@@ -163,8 +173,11 @@ def _prepare_permissions(data: Path) -> None:
     try:
         entry = pwd.getpwnam(user)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "-s", "/usr/sbin/nologin", user],
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "-s", "/usr/sbin/nologin", user],
+            check=True,
+            capture_output=True,
+        )
         entry = pwd.getpwnam(user)
     # The server user must be able to walk down to its data and its binaries.
     for leaf in (data, _bin_dir()):
@@ -209,8 +222,20 @@ def _initdb() -> None:
         f.write(superuser_password() + "\n")
     _server_owned(pwfile)
     try:
-        out = _run([_bin("initdb"), "-D", str(data), "-U", SUPERUSER, "--auth=scram-sha-256",
-                    f"--pwfile={pwfile}", "--encoding=UTF8", "--locale=C.UTF-8"], check=False)
+        out = _run(
+            [
+                _bin("initdb"),
+                "-D",
+                str(data),
+                "-U",
+                SUPERUSER,
+                "--auth=scram-sha-256",
+                f"--pwfile={pwfile}",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            ],
+            check=False,
+        )
     finally:
         pwfile.unlink(missing_ok=True)
     if out.returncode != 0:
@@ -238,14 +263,20 @@ def _convert_from_trust() -> None:
     trust still lets us in without one, then close pg_hba.conf; the caller restarts the server."""
     from psycopg import sql
 
-    logger.warning("embedded PostgreSQL %s trusted every local connection: setting the superuser's "
-                   "password and switching to scram-sha-256", pgdata())
+    logger.warning(
+        "embedded PostgreSQL %s trusted every local connection: setting the superuser's "
+        "password and switching to scram-sha-256",
+        pgdata(),
+    )
     if not is_running():
         _pg_ctl_start()
     with _connect_when_up(f"host={HOST} port={port()} dbname=postgres user={SUPERUSER}") as conn:
         conn.execute("set password_encryption = 'scram-sha-256'")
-        conn.execute(sql.SQL("alter role {} with password {}").format(sql.Identifier(SUPERUSER),
-                                                                      sql.Literal(superuser_password())))
+        conn.execute(
+            sql.SQL("alter role {} with password {}").format(
+                sql.Identifier(SUPERUSER), sql.Literal(superuser_password())
+            )
+        )
     _write_hba(pgdata())
     stop()
 
@@ -256,11 +287,16 @@ def _pg_ctl_start() -> None:
     if _system_user():
         log.touch()
         _server_owned(log)
-    opts = (f"-h {HOST} -p {port()} -k '{socket_dir()}' -c unix_socket_permissions=0700 "
-            f"-c password_encryption=scram-sha-256 -c max_connections=200 -c shared_buffers=256MB "
-            f"-c fsync=on -c timezone=Asia/Shanghai -c max_wal_size=2GB")
-    out = _run([_bin("pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60",
-                "-o", opts, "start"], check=False, timeout=90)
+    opts = (
+        f"-h {HOST} -p {port()} -k '{socket_dir()}' -c unix_socket_permissions=0700 "
+        f"-c password_encryption=scram-sha-256 -c max_connections=200 -c shared_buffers=256MB "
+        f"-c fsync=on -c timezone=Asia/Shanghai -c max_wal_size=2GB"
+    )
+    out = _run(
+        [_bin("pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60", "-o", opts, "start"],
+        check=False,
+        timeout=90,
+    )
     if out.returncode != 0:
         tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
         raise RuntimeError(f"PostgreSQL did not start (data {data}):\n{out.stdout}\n{tail}")
@@ -308,11 +344,15 @@ def _ensure_databases_and_roles() -> None:
             if name not in existing:
                 conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
         for role in LOGIN_ROLES:
-            verb = "alter" if conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone() \
-                else "create"
+            verb = (
+                "alter" if conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone() else "create"
+            )
             # Utility statements take no bind parameters; Literal quotes the value client-side.
-            conn.execute(sql.SQL("{} role {} with login password {}").format(
-                sql.SQL(verb), sql.Identifier(role), sql.Literal(settings.role_password(role))))
+            conn.execute(
+                sql.SQL("{} role {} with login password {}").format(
+                    sql.SQL(verb), sql.Identifier(role), sql.Literal(settings.role_password(role))
+                )
+            )
 
 
 def stop() -> None:
@@ -326,8 +366,11 @@ def credentials(role: str) -> int:
         print(f"ROLE must be one of {', '.join(LOGIN_ROLES)} (got {role!r})", file=sys.stderr)
         return 2
     if os.environ.get("WAREHOUSE_URL"):
-        print(f"WAREHOUSE_URL is an external warehouse: {role}'s password is the {role.upper()}_PASSWORD "
-              f"its administrator set (include/publish.py gives it to the role)", file=sys.stderr)
+        print(
+            f"WAREHOUSE_URL is an external warehouse: {role}'s password is the {role.upper()}_PASSWORD "
+            f"its administrator set (include/publish.py gives it to the role)",
+            file=sys.stderr,
+        )
         return 2
     start()
     print(f"role:     {role}")

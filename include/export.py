@@ -18,6 +18,7 @@ folder is removed by the next export, or by `recover` at the start of `make run`
 `recover` completes the renames (roll forward) before anything reads the folder. A write that
 fails (a full disk: ENOSPC) raises ExportError naming the file, and the staging folder is removed.
 """
+
 from __future__ import annotations
 
 import csv
@@ -32,6 +33,7 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pyarrow as pa
@@ -46,25 +48,35 @@ MANIFEST_VERSION = 2
 DICTIONARY = "data_dictionary.csv"
 EXPORT_DOCS = REPO_ROOT / "dbt_project" / "models" / "export" / "_export.yml"
 BATCH_ROWS = 20_000
-_TEMPORARY = re.compile(r"^\..+\.tmp-(\d+)$")       # an earlier version's temporary files
+_TEMPORARY = re.compile(r"^\..+\.tmp-(\d+)$")  # an earlier version's temporary files
 _STAGING = re.compile(r"^\.staging-(\d+)$")
 COMMIT = ".commit"
 MANIFEST = "manifest.json"
 # PostgreSQL type name → Arrow type; numeric is decided from the values (see _arrow_column).
 _ARROW_TYPES = {
-    "text": pa.string(), "varchar": pa.string(), "bpchar": pa.string(), "uuid": pa.string(),
-    "int2": pa.int16(), "int4": pa.int32(), "int8": pa.int64(),
-    "float4": pa.float32(), "float8": pa.float64(), "bool": pa.bool_(), "date": pa.date32(),
-    "timestamptz": pa.timestamp("us", tz="UTC"), "timestamp": pa.timestamp("us"),
-    "json": pa.string(), "jsonb": pa.string(),
+    "text": pa.string(),
+    "varchar": pa.string(),
+    "bpchar": pa.string(),
+    "uuid": pa.string(),
+    "int2": pa.int16(),
+    "int4": pa.int32(),
+    "int8": pa.int64(),
+    "float4": pa.float32(),
+    "float8": pa.float64(),
+    "bool": pa.bool_(),
+    "date": pa.date32(),
+    "timestamptz": pa.timestamp("us", tz="UTC"),
+    "timestamp": pa.timestamp("us"),
+    "json": pa.string(),
+    "jsonb": pa.string(),
 }
 
 
 @dataclass(frozen=True)
 class Dataset:
-    table: str                  # export.<table>, and the files' base name
-    key: str                    # the key the files are ordered by
-    changes_of: str | None = None   # a change set: of which full dataset
+    table: str  # export.<table>, and the files' base name
+    key: str  # the key the files are ordered by
+    changes_of: str | None = None  # a change set: of which full dataset
 
 
 DATASETS = (
@@ -86,26 +98,38 @@ def _publication(conn: psycopg.Connection, version: str, as_of: dt.date) -> dict
                              from audit.publication_log order by published_at desc, version desc
                              limit 1""").fetchone()
     if latest is None or latest[0] != version:
-        raise ExportError(f"export.{PRIMARY.table} holds publication {latest[0] if latest else None!r}, "
-                          f"not {version!r}: export the latest publication, or publish first")
+        raise ExportError(
+            f"export.{PRIMARY.table} holds publication {latest[0] if latest else None!r}, "
+            f"not {version!r}: export the latest publication, or publish first"
+        )
     if latest[1] != as_of:
         raise ExportError(f"publication {version} is for AS_OF {latest[1]}, not {as_of}")
-    return {"version": latest[0], "as_of": latest[1].isoformat(), "published_at": latest[2].isoformat(),
-            "pipeline_version": latest[3], "gate_results": latest[4]}
+    return {
+        "version": latest[0],
+        "as_of": latest[1].isoformat(),
+        "published_at": latest[2].isoformat(),
+        "pipeline_version": latest[3],
+        "gate_results": latest[4],
+    }
 
 
 def _columns(conn: psycopg.Connection, dataset: Dataset) -> list[tuple[str, str]]:
     """(name, PostgreSQL type name) of the published table, in table order."""
-    exists = conn.execute("select to_regclass(%s) is not null",
-                          (sql.Identifier(SCHEMA, dataset.table).as_string(conn),)).fetchone()[0]
+    exists = conn.execute(
+        "select to_regclass(%s) is not null", (sql.Identifier(SCHEMA, dataset.table).as_string(conn),)
+    ).fetchone()[0]
     if not exists:
-        raise ExportError(f"{SCHEMA}.{dataset.table} is not published: the transform builds every export "
-                          f"dataset ({', '.join(d.table for d in DATASETS)}); run it and publish again")
+        raise ExportError(
+            f"{SCHEMA}.{dataset.table} is not published: the transform builds every export "
+            f"dataset ({', '.join(d.table for d in DATASETS)}); run it and publish again"
+        )
     query = sql.SQL("select * from {} limit 0").format(sql.Identifier(SCHEMA, dataset.table))
     with conn.cursor() as cur:
         cur.execute(query)
-        return [(d.name, conn.adapters.types.get(d.type_code).name
-                 if conn.adapters.types.get(d.type_code) else "text") for d in cur.description]
+        return [
+            (d.name, conn.adapters.types.get(d.type_code).name if conn.adapters.types.get(d.type_code) else "text")
+            for d in cur.description
+        ]
 
 
 def _numeric_scales(conn: psycopg.Connection, dataset: Dataset, columns: list[tuple[str, str]]) -> dict[str, int]:
@@ -116,15 +140,17 @@ def _numeric_scales(conn: psycopg.Connection, dataset: Dataset, columns: list[tu
         return {}
     query = sql.SQL("select {} from {}").format(
         sql.SQL(", ").join(sql.SQL("coalesce(max(scale({})), 0)").format(sql.Identifier(n)) for n in numeric),
-        sql.Identifier(SCHEMA, dataset.table))
+        sql.Identifier(SCHEMA, dataset.table),
+    )
     return dict(zip(numeric, conn.execute(query).fetchone()))
 
 
 def _batches(conn: psycopg.Connection, dataset: Dataset):
     """The published rows in key order, BATCH_ROWS at a time, from a server-side cursor: the
     export holds one batch, not 300,000 rows at city scale (it was the largest memory peak)."""
-    query = sql.SQL("select * from {} order by {}").format(sql.Identifier(SCHEMA, dataset.table),
-                                                          sql.Identifier(dataset.key))
+    query = sql.SQL("select * from {} order by {}").format(
+        sql.Identifier(SCHEMA, dataset.table), sql.Identifier(dataset.key)
+    )
     with conn.cursor(name=f"{dataset.table}_export") as cur:
         cur.itersize = BATCH_ROWS
         cur.execute(query)
@@ -135,8 +161,9 @@ def _batches(conn: psycopg.Connection, dataset: Dataset):
 def _arrow_column(pg_type: str, values: list, scale: int | None = None) -> pa.Array:
     if pg_type == "numeric":
         quantum = decimal.Decimal(1).scaleb(-(scale or 0))
-        return pa.array([None if v is None else v.quantize(quantum) for v in values],
-                        type=pa.decimal128(38, scale or 0))
+        return pa.array(
+            [None if v is None else v.quantize(quantum) for v in values], type=pa.decimal128(38, scale or 0)
+        )
     if pg_type in ("json", "jsonb"):
         values = [None if v is None else json.dumps(v, ensure_ascii=False, sort_keys=True) for v in values]
     return pa.array(values, type=_ARROW_TYPES.get(pg_type, pa.string()))
@@ -240,8 +267,9 @@ def _file_facts(path: Path) -> dict:
     return {"sha256": digest.hexdigest(), "bytes": path.stat().st_size}
 
 
-def _write_dataset(conn: psycopg.Connection, staging: Path, dataset: Dataset,
-                   columns: list[tuple[str, str]]) -> tuple[int, dict[str, Path]]:
+def _write_dataset(
+    conn: psycopg.Connection, staging: Path, dataset: Dataset, columns: list[tuple[str, str]]
+) -> tuple[int, dict[str, Path]]:
     """Parquet and CSV written side by side, batch by batch, into the staging folder."""
     parquet_path = staging / f"{dataset.table}.parquet"
     csv_path = staging / f"{dataset.table}.csv"
@@ -251,14 +279,23 @@ def _write_dataset(conn: psycopg.Connection, staging: Path, dataset: Dataset,
     return rows_written, {f"{dataset.table}.parquet": parquet_path, f"{dataset.table}.csv": csv_path}
 
 
-def _fill(conn: psycopg.Connection, dataset: Dataset, parquet_tmp: Path, csv_tmp: Path,
-          columns: list[tuple[str, str]], scales: dict[str, int], schema: pa.Schema) -> int:
+def _fill(
+    conn: psycopg.Connection,
+    dataset: Dataset,
+    parquet_tmp: Path,
+    csv_tmp: Path,
+    columns: list[tuple[str, str]],
+    scales: dict[str, int],
+    schema: pa.Schema,
+) -> int:
     rows_written = 0
     # The Parquet writer writes through a Python file object (not its own C++ file), so that every
     # byte of the export goes through _open_for_writing.
-    with _open_for_writing(parquet_tmp) as binary, \
-            pq.ParquetWriter(binary, schema, compression="zstd") as parquet, \
-            _open_for_writing(csv_tmp, "w", encoding="utf-8-sig", newline="") as text:
+    with (
+        _open_for_writing(parquet_tmp) as binary,
+        pq.ParquetWriter(binary, schema, compression="zstd") as parquet,
+        _open_for_writing(csv_tmp, "w", encoding="utf-8-sig", newline="") as text,
+    ):
         writer = csv.writer(text, lineterminator="\r\n")
         with _NamedWrite(csv_tmp):
             writer.writerow([n for n, _ in columns])
@@ -281,16 +318,24 @@ def _fill(conn: psycopg.Connection, dataset: Dataset, parquet_tmp: Path, csv_tmp
 def _change_counts(conn: psycopg.Connection, dataset: Dataset) -> tuple[dict, str | None, str | None]:
     """({insert, update, delete} row counts, from_version, from_as_of) of a change set."""
     table = sql.Identifier(SCHEMA, dataset.table)
-    counts = dict(conn.execute(sql.SQL("select change_type, count(*) from {} group by change_type").format(table)))
-    previous = conn.execute(sql.SQL("select distinct previous_version, previous_as_of from {}").format(table)).fetchall()
+    counts: dict[str, int] = dict(
+        conn.execute(sql.SQL("select change_type, count(*) from {} group by change_type").format(table))
+    )
+    previous = conn.execute(
+        sql.SQL("select distinct previous_version, previous_as_of from {}").format(table)
+    ).fetchall()
     if len(previous) > 1:
         raise ExportError(f"{SCHEMA}.{dataset.table} compares with more than one publication: {previous}")
     version, as_of = previous[0] if previous else (None, None)
-    return ({kind: counts.get(kind, 0) for kind in ("insert", "update", "delete")}, version,
-            as_of.isoformat() if as_of else None)
+    return (
+        {kind: counts.get(kind, 0) for kind in ("insert", "update", "delete")},
+        version,
+        as_of.isoformat() if as_of else None,
+    )
 
 
 # --- the data dictionary ----------------------------------------------------------------------
+
 
 def _documented_columns() -> dict[str, dict[str, dict]]:
     """model → column → its dbt docs (description `中文 — English`, meta.source)."""
@@ -312,11 +357,21 @@ def data_dictionary(columns_by_dataset: dict[str, list[tuple[str, str]]]) -> lis
                 undocumented.append(f"{dataset.table}.{name}")
                 continue
             chinese, english = (part.strip() for part in doc["description"].split(" — ", 1))
-            rows.append({"dataset": dataset.table, "field": name, "type": pg_type, "meaning_zh": chinese,
-                         "meaning_en": english, "source": (doc.get("meta") or {}).get("source", "")})
+            rows.append(
+                {
+                    "dataset": dataset.table,
+                    "field": name,
+                    "type": pg_type,
+                    "meaning_zh": chinese,
+                    "meaning_en": english,
+                    "source": (doc.get("meta") or {}).get("source", ""),
+                }
+            )
     if undocumented:
-        raise ExportError(f"fields without a description '中文 — English' in {EXPORT_DOCS.relative_to(REPO_ROOT)}: "
-                          f"{', '.join(undocumented)}")
+        raise ExportError(
+            f"fields without a description '中文 — English' in {EXPORT_DOCS.relative_to(REPO_ROOT)}: "
+            f"{', '.join(undocumented)}"
+        )
     return rows
 
 
@@ -331,6 +386,7 @@ def _dictionary_csv(rows: list[dict]) -> bytes:
 
 # --- the whole publication --------------------------------------------------------------------
 
+
 def write_exports(conninfo: str, as_of: dt.date, export_dir: Path, version: str) -> dict:
     """Write every file of publication `version` (the commit protocol above); returns the manifest
     (plus `export_dir`)."""
@@ -341,14 +397,16 @@ def write_exports(conninfo: str, as_of: dt.date, export_dir: Path, version: str)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-            raise ExportError(f"could not write {exc.filename or 'an export file'} of publication {version}: "
-                              f"{os.strerror(exc.errno)}; nothing of it was published, {out} still holds the "
-                              f"previous export. Free space on {Path(export_dir)} and run again.") from exc
+            raise ExportError(
+                f"could not write {exc.filename or 'an export file'} of publication {version}: "
+                f"{os.strerror(exc.errno)}; nothing of it was published, {out} still holds the "
+                f"previous export. Free space on {Path(export_dir)} and run again."
+            ) from exc
         raise
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    os.rename(staging, out / COMMIT)          # the decision: from here the rerun rolls forward
+    os.rename(staging, out / COMMIT)  # the decision: from here the rerun rolls forward
     _fsync_dir(out)
     _roll_forward(out)
     return {**manifest, "export_dir": str(out)}
@@ -381,14 +439,13 @@ def _stage(conninfo: str, as_of: dt.date, out: Path, staging: Path, version: str
             publication = _publication(conn, version, as_of)
             columns = {d.table: _columns(conn, d) for d in DATASETS}
             dictionary = data_dictionary(columns)
-            out.mkdir(parents=True, exist_ok=True)      # only for a publication that may be exported
+            out.mkdir(parents=True, exist_ok=True)  # only for a publication that may be exported
             recover_folder(out)
             staging.mkdir()
-            for dataset in DATASETS:
-                row_count, files = _write_dataset(conn, staging, dataset, columns[dataset.table])
+            for each in DATASETS:
+                row_count, files = _write_dataset(conn, staging, each, columns[each.table])
                 written.update(files)
-                datasets[dataset.table] = _dataset_entry(conn, dataset, columns[dataset.table], row_count,
-                                                         files, publication)
+                datasets[each.table] = _dataset_entry(conn, each, columns[each.table], row_count, files, publication)
     with _NamedWrite(staging / DICTIONARY):
         _write_durably(staging / DICTIONARY, _dictionary_csv(dictionary))
     written[DICTIONARY] = staging / DICTIONARY
@@ -420,14 +477,33 @@ def _stage(conninfo: str, as_of: dt.date, out: Path, staging: Path, version: str
     return manifest
 
 
-def _dataset_entry(conn: psycopg.Connection, dataset: Dataset, columns: list[tuple[str, str]], row_count: int,
-                   files: dict[str, Path], publication: dict) -> dict:
-    entry = {"table": f"{SCHEMA}.{dataset.table}", "kind": "changes" if dataset.changes_of else "full",
-             "key": [dataset.key], "order_by": [dataset.key], "row_count": row_count,
-             "columns": [{"name": n, "type": t} for n, t in columns], "files": sorted(files)}
+def _dataset_entry(
+    conn: psycopg.Connection,
+    dataset: Dataset,
+    columns: list[tuple[str, str]],
+    row_count: int,
+    files: dict[str, Path],
+    publication: dict,
+) -> dict:
+    entry: dict[str, Any] = {
+        "table": f"{SCHEMA}.{dataset.table}",
+        "kind": "changes" if dataset.changes_of else "full",
+        "key": [dataset.key],
+        "order_by": [dataset.key],
+        "row_count": row_count,
+        "columns": [{"name": n, "type": t} for n, t in columns],
+        "files": sorted(files),
+    }
     if dataset.changes_of:
         counts, from_version, from_as_of = _change_counts(conn, dataset)
-        entry.update({"changes_of": dataset.changes_of, "change_counts": counts, "from_version": from_version,
-                      "from_as_of": from_as_of, "to_version": publication["version"],
-                      "to_as_of": publication["as_of"]})
+        entry.update(
+            {
+                "changes_of": dataset.changes_of,
+                "change_counts": counts,
+                "from_version": from_version,
+                "from_as_of": from_as_of,
+                "to_version": publication["version"],
+                "to_as_of": publication["as_of"],
+            }
+        )
     return entry

@@ -13,6 +13,7 @@ would judge by today), its thresholds would live in dbt YAML instead of the feed
 feeds share one ledger table (a filtered source per feed), and its answer is a file we would still
 have to turn into an alert. This is one query over the ledger.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,8 +31,8 @@ log = logging.getLogger(__name__)
 class FeedFreshness:
     feed: str
     title: str
-    last_delivery: dt.date | None     # received_at of the latest loaded file, in Asia/Shanghai
-    days: int | None                  # AS_OF − last_delivery; None: never delivered
+    last_delivery: dt.date | None  # received_at of the latest loaded file, in Asia/Shanghai
+    days: int | None  # AS_OF − last_delivery; None: never delivered
     warn_after_days: int
     error_after_days: int
 
@@ -49,17 +50,31 @@ def check(conninfo: str, as_of: dt.date, contracts: dict[str, feeds.Feed] | None
     contracts = contracts if contracts is not None else feeds.load_contracts()
     with psycopg.connect(conninfo) as conn:
         has_ledger = conn.execute("select to_regclass('audit.file_ledger') is not null").fetchone()[0]
-        latest: dict[str, dt.date] = dict(conn.execute(
-            """select feed, max((received_at at time zone 'Asia/Shanghai')::date) from audit.file_ledger
+        latest: dict[str, dt.date] = (
+            dict(
+                conn.execute(
+                    """select feed, max((received_at at time zone 'Asia/Shanghai')::date) from audit.file_ledger
                where status = 'loaded' and (received_at at time zone 'Asia/Shanghai')::date <= %s
-               group by feed""", (as_of,)).fetchall()) if has_ledger else {}
+               group by feed""",
+                    (as_of,),
+                ).fetchall()
+            )
+            if has_ledger
+            else {}
+        )
     out = []
     for feed_id, contract in contracts.items():
         last = latest.get(feed_id)
-        out.append(FeedFreshness(feed=feed_id, title=contract.title, last_delivery=last,
-                                 days=(as_of - last).days if last else None,
-                                 warn_after_days=contract.freshness.warn_after_days,
-                                 error_after_days=contract.freshness.error_after_days))
+        out.append(
+            FeedFreshness(
+                feed=feed_id,
+                title=contract.title,
+                last_delivery=last,
+                days=(as_of - last).days if last else None,
+                warn_after_days=contract.freshness.warn_after_days,
+                error_after_days=contract.freshness.error_after_days,
+            )
+        )
     return out
 
 
@@ -67,18 +82,33 @@ def alert_for(overdue: list[FeedFreshness], as_of: dt.date) -> alerts.Alert:
     errors = sum(f.level == "error" for f in overdue)
     lines = [f"截至 {as_of}，{len(overdue)} 个数据源未在约定期限内报送（{errors} 个超过报错期限）"]
     for f in overdue:
-        since = (f"最近一次报送 {f.last_delivery}，已 {f.days} 天" if f.last_delivery else "从未报送")
-        lines.append(f"**{f.feed}**（{f.title}）{'报错' if f.level == 'error' else '提醒'}：{since}"
-                     f"（提醒 {f.warn_after_days} 天 / 报错 {f.error_after_days} 天）")
+        since = f"最近一次报送 {f.last_delivery}，已 {f.days} 天" if f.last_delivery else "从未报送"
+        lines.append(
+            f"**{f.feed}**（{f.title}）{'报错' if f.level == 'error' else '提醒'}：{since}"
+            f"（提醒 {f.warn_after_days} 天 / 报错 {f.error_after_days} 天）"
+        )
     return alerts.Alert(
-        kind="feed_freshness", severity="error" if errors else "warning",
+        kind="feed_freshness",
+        severity="error" if errors else "warning",
         subject=",".join(f.feed for f in overdue),
-        title=f"{len(overdue)} 个数据源逾期未报送 (AS_OF {as_of})", lines=tuple(lines), as_of=as_of,
-        details={"feeds": [{"feed": f.feed, "level": f.level, "days": f.days,
-                            "last_delivery": f.last_delivery.isoformat() if f.last_delivery else None,
-                            "warn_after_days": f.warn_after_days, "error_after_days": f.error_after_days}
-                           for f in overdue]},
-        dedupe_key=";".join(f"{f.feed}:{f.level}:{f.last_delivery}" for f in overdue))
+        title=f"{len(overdue)} 个数据源逾期未报送 (AS_OF {as_of})",
+        lines=tuple(lines),
+        as_of=as_of,
+        details={
+            "feeds": [
+                {
+                    "feed": f.feed,
+                    "level": f.level,
+                    "days": f.days,
+                    "last_delivery": f.last_delivery.isoformat() if f.last_delivery else None,
+                    "warn_after_days": f.warn_after_days,
+                    "error_after_days": f.error_after_days,
+                }
+                for f in overdue
+            ]
+        },
+        dedupe_key=";".join(f"{f.feed}:{f.level}:{f.last_delivery}" for f in overdue),
+    )
 
 
 def check_and_alert(conninfo: str, as_of: dt.date, contracts: dict[str, feeds.Feed] | None = None) -> dict:
@@ -96,4 +126,3 @@ def check_and_alert(conninfo: str, as_of: dt.date, contracts: dict[str, feeds.Fe
         else:
             status = alerts.send(alert, conninfo)
     return {"feeds": {f.feed: f.level for f in results}, "alert": status}
-

@@ -6,6 +6,7 @@ Exit code 0 only when the run was published. One run at a time per STATE_DIR: `r
 exclusive lock (flock) on STATE_DIR/run.lock from its first step to its last, and a second `make run`
 on the same STATE_DIR refuses at once, naming the holder; there are never two publishers.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -45,11 +46,14 @@ def run_lock():
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = (os.pread(fd, 4096, 0).decode(errors="replace").strip()
-                      or "a process that has not yet said who it is")
-            raise RunInProgress(f"another run is in progress on STATE_DIR {settings.state_dir()}: {holder}. "
-                                f"Wait for it to finish (or stop it); two runs must never publish at once.") from None
-        started = dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds")
+            holder = (
+                os.pread(fd, 4096, 0).decode(errors="replace").strip() or "a process that has not yet said who it is"
+            )
+            raise RunInProgress(
+                f"another run is in progress on STATE_DIR {settings.state_dir()}: {holder}. "
+                f"Wait for it to finish (or stop it); two runs must never publish at once."
+            ) from None
+        started = dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="seconds")
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()} started {started} ({' '.join(sys.argv)})\n".encode(), 0)
         yield fd
@@ -133,9 +137,22 @@ def ensure_sample(landing: Path, as_of) -> None:
     say(f"landing zone {landing} is empty: writing the sample deliveries ({SAMPLE_SUBJECTS} subjects)…")
     # In a process of its own: the generated registry (hundreds of MB at city scale) is returned
     # when it ends, instead of staying in this process's heap for the rest of the run.
-    subprocess.run([sys.executable, "-m", "include.sample_data", "--subjects", str(SAMPLE_SUBJECTS),
-                    "--as-of", as_of.isoformat(), "--landing", str(landing)],
-                   cwd=settings.REPO_ROOT, stdout=subprocess.DEVNULL, check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "include.sample_data",
+            "--subjects",
+            str(SAMPLE_SUBJECTS),
+            "--as-of",
+            as_of.isoformat(),
+            "--landing",
+            str(landing),
+        ],
+        cwd=settings.REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        check=True,
+    )
     _sample_marker().parent.mkdir(parents=True, exist_ok=True)
     _sample_marker().write_text(str(landing.resolve()), encoding="utf-8")
 
@@ -193,7 +210,12 @@ def current_publication(url: str, as_of) -> str | None:
     from include.publish import pipeline_version
 
     version = pipeline_version()
-    if os.environ.get("REBUILD") or os.environ.get("FULL_REFRESH") or version == "unknown" or version.endswith("-dirty"):
+    if (
+        os.environ.get("REBUILD")
+        or os.environ.get("FULL_REFRESH")
+        or version == "unknown"
+        or version.endswith("-dirty")
+    ):
         return None
     manifest = settings.export_dir() / as_of.isoformat() / "manifest.json"
     with psycopg.connect(url) as conn:
@@ -215,21 +237,26 @@ def run_dags(env: dict, as_of, log_dir: Path) -> bool:
     """Every ingest DAG (two worker processes), then `transform`, then `publish`, via Airflow."""
     # FULL_REFRESH=1: the transform rebuilds its incremental tables from raw (dbt --full-refresh),
     # e.g. after an upgrade changed their columns (dbt then says so and stops).
-    conf = json.dumps({"as_of": as_of.isoformat(), **({"full_refresh": True} if os.environ.get("FULL_REFRESH") else {})})
+    conf = json.dumps(
+        {"as_of": as_of.isoformat(), **({"full_refresh": True} if os.environ.get("FULL_REFRESH") else {})}
+    )
     ingest = [d for d in dag_ids() if d.startswith("ingest_")]
-    runners = [_start_runner(group, conf, env, log_dir / f"ingest-{i}.log", stop_on_failure=False)
-               for i, group in enumerate(_ingest_groups(ingest))]
+    runners = [
+        _start_runner(group, conf, env, log_dir / f"ingest-{i}.log", stop_on_failure=False)
+        for i, group in enumerate(_ingest_groups(ingest))
+    ]
     ok = all([_finish_runner(proc, log) for proc, log in runners])
     if not ok:
         return False
     freshness = _start_runner([FRESHNESS_DAG], conf, env, log_dir / "feed-freshness.log", stop_on_failure=True)
     unchanged = current_publication(warehouse.url(), as_of)
     if unchanged:
-        say(f"  nothing new since publication {unchanged} for AS_OF={as_of} by this code: transform and "
-            f"publish not needed (REBUILD=1 forces them)")
+        say(
+            f"  nothing new since publication {unchanged} for AS_OF={as_of} by this code: transform and "
+            f"publish not needed (REBUILD=1 forces them)"
+        )
         return _finish_runner(*freshness)
-    proc, log = _start_runner(list(DAG_ORDER_TAIL), conf, env, log_dir / "transform-publish.log",
-                              stop_on_failure=True)
+    proc, log = _start_runner(list(DAG_ORDER_TAIL), conf, env, log_dir / "transform-publish.log", stop_on_failure=True)
     built = _finish_runner(proc, log)
     return _finish_runner(*freshness) and built
 
@@ -271,8 +298,7 @@ def _run() -> int:
     ok = run_dags(env, as_of, log_dir)
     from include import summary
 
-    published = summary.print_summary(warehouse.url(), as_of, settings.export_dir(), landing,
-                                      alerts_since=run_started)
+    published = summary.print_summary(warehouse.url(), as_of, settings.export_dir(), landing, alerts_since=run_started)
     say(f"wall time {time.monotonic() - started:.0f}s")
     return 0 if ok and published else 1
 
@@ -304,9 +330,11 @@ def main(argv: list[str]) -> int:
     if command == "warehouse-url":
         print(warehouse.start())
         return 0
-    if command == "pools":   # docker-compose's airflow-init: the same pool, from the same setting
-        _airflow(["pools", "set", settings.LOAD_POOL, str(settings.load_pool_slots()),
-                  settings.LOAD_POOL_DESCRIPTION], dict(os.environ))
+    if command == "pools":  # docker-compose's airflow-init: the same pool, from the same setting
+        _airflow(
+            ["pools", "set", settings.LOAD_POOL, str(settings.load_pool_slots()), settings.LOAD_POOL_DESCRIPTION],
+            dict(os.environ),
+        )
         return 0
     if command == "bench":
         bench = settings.REPO_ROOT / "bench" / "run_all.py"

@@ -10,6 +10,7 @@ swap waits and then resolves the names to the new tables.
 Roles (docs/spec/DOMAIN.md §8): `credit_loader` writes raw/audit, `credit_analyst` reads marts,
 `credit_financing` reads export; nothing else is granted to them.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -113,8 +114,11 @@ def _role_password_env(role: str) -> str:
 def _ensure_role(conn: psycopg.Connection, role: str) -> None:
     exists = conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone()
     verb = "alter" if exists else "create"
-    conn.execute(sql.SQL("{} role {} with login nosuperuser nocreatedb nocreaterole noreplication")
-                 .format(sql.SQL(verb), sql.Identifier(role)))
+    conn.execute(
+        sql.SQL("{} role {} with login nosuperuser nocreatedb nocreaterole noreplication").format(
+            sql.SQL(verb), sql.Identifier(role)
+        )
+    )
     password = os.environ.get(_role_password_env(role))
     if password:
         # Utility statements take no bind parameters; Literal quotes the value client-side.
@@ -140,10 +144,14 @@ def _grant_loader(conn: psycopg.Connection, schema: str) -> None:
     conn.execute(sql.SQL("grant usage, create on schema {} to {}").format(s, r))
     conn.execute(sql.SQL("grant select, insert, update, delete on all tables in schema {} to {}").format(s, r))
     conn.execute(sql.SQL("grant usage, select, update on all sequences in schema {} to {}").format(s, r))
-    conn.execute(sql.SQL("alter default privileges in schema {} grant select, insert, update, delete "
-                         "on tables to {}").format(s, r))
-    conn.execute(sql.SQL("alter default privileges in schema {} grant usage, select, update "
-                         "on sequences to {}").format(s, r))
+    conn.execute(
+        sql.SQL("alter default privileges in schema {} grant select, insert, update, delete on tables to {}").format(
+            s, r
+        )
+    )
+    conn.execute(
+        sql.SQL("alter default privileges in schema {} grant usage, select, update on sequences to {}").format(s, r)
+    )
 
 
 def ensure_roles(conninfo: str) -> None:
@@ -161,8 +169,9 @@ def ensure_roles(conninfo: str) -> None:
             _ensure_role(conn, role)
         database = conn.info.dbname
         for role in ROLES:
-            conn.execute(sql.SQL("grant connect on database {} to {}").format(sql.Identifier(database),
-                                                                               sql.Identifier(role)))
+            conn.execute(
+                sql.SQL("grant connect on database {} to {}").format(sql.Identifier(database), sql.Identifier(role))
+            )
         for schema in LOADER_SCHEMAS:
             _grant_loader(conn, schema)
         for schema, role in READERS.items():
@@ -180,8 +189,9 @@ def pipeline_version() -> str:
     if configured:
         return configured
     try:
-        out = subprocess.run(["git", "-C", str(REPO_ROOT), "describe", "--always", "--dirty"],
-                             capture_output=True, text=True, timeout=10)
+        out = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "describe", "--always", "--dirty"], capture_output=True, text=True, timeout=10
+        )
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "unknown"
@@ -207,8 +217,7 @@ def _describe(failure: dict) -> str:
 
 def check_gates(gate_results: list[dict], as_of: dt.date) -> None:
     """Refuse unless the publication gate ran for this AS_OF and no gate has a blocking failure."""
-    if not any(g.get("checkpoint") == "publication" and g.get("as_of") == as_of.isoformat()
-               for g in gate_results):
+    if not any(g.get("checkpoint") == "publication" and g.get("as_of") == as_of.isoformat() for g in gate_results):
         raise PublicationRefused(f"refusing to publish AS_OF {as_of}: the publication gate did not run for it")
     failures = [(g.get("checkpoint"), f) for g in gate_results for f in (g.get("blocking_failures") or [])]
     failed_gates = [g.get("checkpoint") for g in gate_results if not g.get("success")]
@@ -216,14 +225,17 @@ def check_gates(gate_results: list[dict], as_of: dt.date) -> None:
         lines = [f"  [{checkpoint}] {_describe(f)}" for checkpoint, f in failures]
         raise PublicationRefused(
             f"refusing to publish AS_OF {as_of}: gate(s) {sorted(set(failed_gates))} failed with "
-            f"{len(failures)} blocking failure(s); the previous publication stays in place.\n" + "\n".join(lines))
+            f"{len(failures)} blocking failure(s); the previous publication stays in place.\n" + "\n".join(lines)
+        )
 
 
 def _relations(conn: psycopg.Connection, schemas: list[str]) -> list[tuple[str, str]]:
     return conn.execute(
         """select n.nspname, c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
            where n.nspname = any(%s) and c.relkind in ('r', 'p', 'v', 'm', 'f')
-           order by n.nspname, c.relname""", (schemas,)).fetchall()
+           order by n.nspname, c.relname""",
+        (schemas,),
+    ).fetchall()
 
 
 def _next_version(conn: psycopg.Connection, as_of: dt.date) -> str:
@@ -243,8 +255,11 @@ def _swap(conn: psycopg.Connection, as_of: dt.date, gate_results: list[dict]) ->
     order = [*BUILD_SCHEMAS.values(), *BUILD_SCHEMAS]
     relations = sorted(_relations(conn, order), key=lambda r: (order.index(r[0]), r[1]))
     if relations:
-        conn.execute(sql.SQL("lock table {} in access exclusive mode").format(
-            sql.SQL(", ").join(sql.Identifier(s, t) for s, t in relations)))
+        conn.execute(
+            sql.SQL("lock table {} in access exclusive mode").format(
+                sql.SQL(", ").join(sql.Identifier(s, t) for s, t in relations)
+            )
+        )
     row_counts = {}
     for schema, table in relations:
         if schema in BUILD_SCHEMAS:
@@ -256,10 +271,10 @@ def _swap(conn: psycopg.Connection, as_of: dt.date, gate_results: list[dict]) ->
         previous = f"{published}_previous"
         conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(previous)))
         if _schema_exists(conn, published):
-            conn.execute(sql.SQL("alter schema {} rename to {}").format(sql.Identifier(published),
-                                                                        sql.Identifier(previous)))
-        conn.execute(sql.SQL("alter schema {} rename to {}").format(sql.Identifier(build),
-                                                                    sql.Identifier(published)))
+            conn.execute(
+                sql.SQL("alter schema {} rename to {}").format(sql.Identifier(published), sql.Identifier(previous))
+            )
+        conn.execute(sql.SQL("alter schema {} rename to {}").format(sql.Identifier(build), sql.Identifier(published)))
         conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(previous)))
     version = _next_version(conn, as_of)
     _keep_what_lenders_were_given(conn, as_of, version)
@@ -267,8 +282,15 @@ def _swap(conn: psycopg.Connection, as_of: dt.date, gate_results: list[dict]) ->
     conn.execute(
         "insert into audit.publication_log (version, as_of, pipeline_version, row_counts, gate_results, build_xmin) "
         "values (%s, %s, %s, %s, %s, %s::xid8)",
-        (version, as_of, pipeline_version(), Jsonb(row_counts), Jsonb([_gate_summary(g) for g in gate_results]),
-         _build_xmin(conn)))
+        (
+            version,
+            as_of,
+            pipeline_version(),
+            Jsonb(row_counts),
+            Jsonb([_gate_summary(g) for g in gate_results]),
+            _build_xmin(conn),
+        ),
+    )
     return {"version": version, "as_of": as_of.isoformat(), "row_counts": row_counts}
 
 
@@ -276,12 +298,18 @@ def _keep_what_lenders_were_given(conn: psycopg.Connection, as_of: dt.date, vers
     """The keys and fingerprints of each export dataset as published for `as_of` (the latest
     publication of an AS_OF replaces its earlier ones): the next AS_OF's change sets are against these."""
     conn.execute("delete from history.financing_profile_publications where as_of = %s", (as_of,))
-    conn.execute("insert into history.financing_profile_publications (as_of, version, uscc, subject_name, profile_hash)"
-                 " select %s, %s, uscc, subject_name, profile_hash from export.financing_profile", (as_of, version))
+    conn.execute(
+        "insert into history.financing_profile_publications (as_of, version, uscc, subject_name, profile_hash)"
+        " select %s, %s, uscc, subject_name, profile_hash from export.financing_profile",
+        (as_of, version),
+    )
     conn.execute("delete from history.financing_penalties_publications where as_of = %s", (as_of,))
     if conn.execute("select to_regclass('export.financing_penalties') is not null").fetchone()[0]:
-        conn.execute("insert into history.financing_penalties_publications (as_of, version, record_key, uscc, record_hash)"
-                     " select %s, %s, record_key, uscc, record_hash from export.financing_penalties", (as_of, version))
+        conn.execute(
+            "insert into history.financing_penalties_publications (as_of, version, record_key, uscc, record_hash)"
+            " select %s, %s, record_key, uscc, record_hash from export.financing_penalties",
+            (as_of, version),
+        )
 
 
 def _keep_scorecard_history(conn: psycopg.Connection, as_of: dt.date, version: str) -> None:
@@ -294,7 +322,9 @@ def _keep_scorecard_history(conn: psycopg.Connection, as_of: dt.date, version: s
                    indicator_id, indicator_name, numerator, denominator, value, target, comparator, passed, note)
                select %s, %s, 'jurisdiction', region_code, '', indicator_id, indicator_name, numerator,
                       denominator, value, target, comparator, passed, note
-               from marts.indicator_scorecard where as_of = %s""", (as_of, version, as_of))
+               from marts.indicator_scorecard where as_of = %s""",
+            (as_of, version, as_of),
+        )
     _keep_unit_scorecard_history(conn, as_of, version)
 
 
@@ -309,7 +339,9 @@ def _keep_unit_scorecard_history(conn: psycopg.Connection, as_of: dt.date, versi
                indicator_id, indicator_name, numerator, denominator, value, target, comparator, passed)
            select %s, %s, 'unit', unit_uscc, unit, month, indicator_id, indicator_name, numerator, denominator,
                   value, target, comparator, meets_target
-           from marts.unit_indicator_scorecard where as_of = %s""", (as_of, version, as_of))
+           from marts.unit_indicator_scorecard where as_of = %s""",
+        (as_of, version, as_of),
+    )
 
 
 def _build_xmin(conn: psycopg.Connection) -> str | None:
@@ -334,10 +366,12 @@ def publish(conninfo: str, as_of: dt.date, gate_results: list[dict]) -> dict:
     with psycopg.connect(conninfo, autocommit=True) as conn:
         run_ddl(conn, PUBLICATION_LOG_DDL)
         schema, table = ANALYST_HISTORY
-        conn.execute(sql.SQL("grant usage on schema {} to {}").format(sql.Identifier(schema),
-                                                                     sql.Identifier(READERS["marts"])))
-        conn.execute(sql.SQL("grant select on {} to {}").format(sql.Identifier(schema, table),
-                                                               sql.Identifier(READERS["marts"])))
+        conn.execute(
+            sql.SQL("grant usage on schema {} to {}").format(sql.Identifier(schema), sql.Identifier(READERS["marts"]))
+        )
+        conn.execute(
+            sql.SQL("grant select on {} to {}").format(sql.Identifier(schema, table), sql.Identifier(READERS["marts"]))
+        )
         for attempt in range(1, SWAP_ATTEMPTS + 1):
             try:
                 with conn.transaction():

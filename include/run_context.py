@@ -1,4 +1,5 @@
 """What a DAG run is computed for: `AS_OF` from the run's conf or params, else the setting."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
 """Settings from the environment (docs/spec/CONTRACT.md §1). Every one is optional; defaults suit a laptop."""
+
 from __future__ import annotations
 
 import datetime as dt

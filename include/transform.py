@@ -6,6 +6,7 @@ profiles.yml serves the tests, `make run` and the Airflow transform DAG (Cosmos)
     env = dbt_env(conninfo)                    # DBT_HOST, DBT_PORT, DBT_USER, DBT_PASSWORD, DBT_DBNAME
     run_dbt(["build"], conninfo, as_of=date(2026, 6, 30))
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -54,13 +55,21 @@ def dbt_env(conninfo: str) -> dict[str, str]:
     return env
 
 
-def dbt_arguments(args: list[str], as_of: dt.date, *, extra_vars: dict | None = None,
-                  target_path: str | os.PathLike | None = None) -> list[str]:
+def dbt_arguments(
+    args: list[str], as_of: dt.date, *, extra_vars: dict | None = None, target_path: str | os.PathLike | None = None
+) -> list[str]:
     """`<args>` on the project with `--vars {as_of: ...}` (and `extra_vars`), the artefacts under
     `target_path` when given: the arguments after `dbt`, for a command line or dbtRunner."""
     dbt_vars = {"as_of": as_of.isoformat(), **(extra_vars or {})}
-    arguments = [*args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROFILES_DIR),
-                 "--vars", json.dumps(dbt_vars)]
+    arguments = [
+        *args,
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--profiles-dir",
+        str(PROFILES_DIR),
+        "--vars",
+        json.dumps(dbt_vars),
+    ]
     if target_path is not None:
         arguments += ["--target-path", str(target_path), "--log-path", str(Path(target_path) / "logs")]
     return arguments
@@ -72,9 +81,16 @@ def dbt_run_env(conninfo: str) -> dict[str, str]:
     return {**dbt_env(conninfo), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
 
 
-def run_dbt(args: list[str], conninfo: str, as_of: dt.date, *, extra_vars: dict | None = None,
-            target_path: str | os.PathLike | None = None, check: bool = False,
-            timeout: float | None = None) -> subprocess.CompletedProcess:
+def run_dbt(
+    args: list[str],
+    conninfo: str,
+    as_of: dt.date,
+    *,
+    extra_vars: dict | None = None,
+    target_path: str | os.PathLike | None = None,
+    check: bool = False,
+    timeout: float | None = None,
+) -> subprocess.CompletedProcess:
     """Run `dbt <args>` on the project with `--vars {as_of: ...}`; output captured as text.
 
     `extra_vars` adds dbt vars (e.g. marts_schema). `target_path` keeps this run's artefacts
@@ -102,8 +118,14 @@ def write_docs(conninfo: str, as_of: dt.date, out_dir: Path) -> Path:
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".dbt-docs-", dir=out_dir.parent))
     try:
-        run_dbt(["docs", "generate"], conninfo, as_of, target_path=work / "target", check=True,
-                extra_vars={"marts_schema": "marts", "export_schema": "export"})
+        run_dbt(
+            ["docs", "generate"],
+            conninfo,
+            as_of,
+            target_path=work / "target",
+            check=True,
+            extra_vars={"marts_schema": "marts", "export_schema": "export"},
+        )
         site = work / "site"
         site.mkdir()
         for name in ("index.html", "manifest.json", "catalog.json"):

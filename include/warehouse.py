@@ -2,6 +2,7 @@
 
 The one place that makes this decision; every task, command, test and benchmark asks here.
 """
+
 from __future__ import annotations
 
 import os

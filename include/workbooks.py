@@ -13,6 +13,7 @@ and document dates pinned to AS_OF); a unit without problems gets no workbook, a
 an earlier run for a unit that has none now is removed. Each file is written beside its final name
 and renamed into place, so a reader never sees half a workbook.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -52,15 +53,19 @@ def _shown(ts: dt.datetime | None) -> str | None:
 
 def _fetch(conninfo: str, schema: str) -> tuple[list, list]:
     with psycopg.connect(conninfo) as conn:
-        files = conn.execute(sql.SQL(
-            "select unit_uscc, max(unit) over (partition by unit_uscc), feed, file_name, received_at, reason,"
-            " instruction from {} order by unit_uscc, received_at, file_name, feed").format(
-                sql.Identifier(schema, "unit_rejected_files"))).fetchall()
-        rows = conn.execute(sql.SQL(
-            "select unit_uscc, max(unit) over (partition by unit_uscc), feed, file_name, row_number,"
-            " column_header, value, rule, instruction, corrected_at, corrected_by_file"
-            " from {} order by unit_uscc, received_at, file_name, row_number, column_name, rule").format(
-                sql.Identifier(schema, "unit_corrections"))).fetchall()
+        files = conn.execute(
+            sql.SQL(
+                "select unit_uscc, max(unit) over (partition by unit_uscc), feed, file_name, received_at, reason,"
+                " instruction from {} order by unit_uscc, received_at, file_name, feed"
+            ).format(sql.Identifier(schema, "unit_rejected_files"))
+        ).fetchall()
+        rows = conn.execute(
+            sql.SQL(
+                "select unit_uscc, max(unit) over (partition by unit_uscc), feed, file_name, row_number,"
+                " column_header, value, rule, instruction, corrected_at, corrected_by_file"
+                " from {} order by unit_uscc, received_at, file_name, row_number, column_name, rule"
+            ).format(sql.Identifier(schema, "unit_corrections"))
+        ).fetchall()
     return files, rows
 
 
@@ -83,10 +88,12 @@ def write_workbooks(conninfo: str, as_of: dt.date, folder: Path, schema: str = "
     units: dict[str, dict] = {}
     for uscc, unit, feed, name, received_at, reason, instruction in files:
         units.setdefault(uscc, {"unit": unit, "files": [], "rows": []})["files"].append(
-            (feed, name, _shown(received_at), reason, instruction))
+            (feed, name, _shown(received_at), reason, instruction)
+        )
     for uscc, unit, feed, name, number, header, value, rule, instruction, corrected_at, by_file in rows:
         units.setdefault(uscc, {"unit": unit, "files": [], "rows": []})["rows"].append(
-            (feed, name, number, header, value, rule, instruction, _shown(corrected_at), by_file))
+            (feed, name, number, header, value, rule, instruction, _shown(corrected_at), by_file)
+        )
     folder.mkdir(parents=True, exist_ok=True)
     pinned_at = dt.datetime.combine(as_of, dt.time(0, 0))
     written: dict[str, dict] = {}
@@ -102,8 +109,12 @@ def write_workbooks(conninfo: str, as_of: dt.date, folder: Path, schema: str = "
             wb.save(unpinned)
             _pin_zip(unpinned, pinned, pinned_at)
             os.replace(pinned, target)
-        written[target.name] = {"unit": unit["unit"], "unit_uscc": uscc, "files": len(unit["files"]),
-                                "rows": len(unit["rows"])}
+        written[target.name] = {
+            "unit": unit["unit"],
+            "unit_uscc": uscc,
+            "files": len(unit["files"]),
+            "rows": len(unit["rows"]),
+        }
     for stale in folder.glob("*.xlsx"):
         if stale.name not in written:
             stale.unlink()

@@ -15,6 +15,7 @@ silently counting weekends only.
 
     python -m include.working_calendar [--check]
 """
+
 from __future__ import annotations
 
 import csv
@@ -78,8 +79,11 @@ def read_schedule(path: Path) -> list[tuple[dt.date, bool, str, str]]:
 def build_rows(schedules_dir: Path = SCHEDULES_DIR):
     """Every known day from 2004 on, contiguous: a gap year ends the calendar, because working-day
     counts run through it (a dropped-in 2028 without 2027 would be unusable)."""
-    schedules = {int(p.stem): p for p in schedules_dir.glob("[0-9][0-9][0-9][0-9].csv")} if schedules_dir.exists() else {}
-    rows, year = [], FIRST_YEAR
+    schedules = (
+        {int(p.stem): p for p in schedules_dir.glob("[0-9][0-9][0-9][0-9].csv")} if schedules_dir.exists() else {}
+    )
+    rows: list[tuple] = []
+    year = FIRST_YEAR
     while True:
         # A dropped-in schedule wins over the package (a corrected year can be dropped in too).
         year_rows = read_schedule(schedules[year]) if year in schedules else package_year(year)
@@ -99,14 +103,13 @@ def _csv(header, records) -> str:
 
 def render(rows) -> dict[Path, str]:
     """The two seed files' contents for the given days."""
-    years = {}
+    years: dict[int, str] = {}
     exceptions = []
     for day, working, name, source in rows:
         years.setdefault(day.year, source)
         if working != (day.weekday() < 5):
             exceptions.append((day.isoformat(), "true" if working else "false", name))
-    return {YEARS_PATH: _csv(YEARS_HEADER, sorted(years.items())),
-            EXCEPTIONS_PATH: _csv(EXCEPTIONS_HEADER, exceptions)}
+    return {YEARS_PATH: _csv(YEARS_HEADER, sorted(years.items())), EXCEPTIONS_PATH: _csv(EXCEPTIONS_HEADER, exceptions)}
 
 
 def write_seed() -> int:

@@ -4,6 +4,7 @@ Playwright's own `playwright install` downloads a browser build, which these mac
 system's chromium (apt package `chromium`, installed by .ci/run) is launched by its path. Without
 it the test fails, naming the package: a page nobody checked is not a page that passed.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -13,15 +14,25 @@ import shutil
 import pytest
 
 # No network: without these, chromium keeps trying to reach Google's services from a closed machine.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-default-apps"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-default-apps",
+]
 
 
 def chromium_path() -> str:
     path = os.environ.get("CHROMIUM") or shutil.which("chromium")
     if not path:
-        pytest.fail("the browser tests need Debian's chromium package: sudo apt-get install chromium "
-                    "fonts-noto-cjk (or set CHROMIUM to a chromium binary)", pytrace=False)
+        pytest.fail(
+            "the browser tests need Debian's chromium package: sudo apt-get install chromium "
+            "fonts-noto-cjk (or set CHROMIUM to a chromium binary)",
+            pytrace=False,
+        )
     return path
 
 

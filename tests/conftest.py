@@ -5,6 +5,7 @@ tests never touch the data of `make run`). With WAREHOUSE_URL set, that server i
 Each test module asking for `scratch_db` gets a database of its own, dropped afterwards, so
 modules cannot see each other's rows.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,7 +18,6 @@ import pytest
 
 from include import airflow_env, embedded_pg, warehouse
 from tests.support.scratch_db import scratch_database
-
 
 # Tests that start Airflow itself (its metadata migrated, DAG files parsed, or `make run` through
 # the DAGs). `make test-fast` leaves them out: `-m "not e2e"`.

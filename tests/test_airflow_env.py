@@ -1,4 +1,5 @@
 """include/airflow_env.py: the Airflow connection the dbt tasks read the warehouse from."""
+
 from __future__ import annotations
 
 from include import airflow_env
@@ -19,6 +20,10 @@ def test_the_connection_takes_the_password_from_the_urls_password_file(tmp_path)
 
 
 def test_the_environment_gives_airflow_the_connection_not_its_database():
-    env = airflow_env.environment({"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "postgresql+psycopg2://u@127.0.0.1:1/airflow",
-                                   "WAREHOUSE_URL": "postgresql://u:xxxx@127.0.0.1:1/warehouse"})
+    env = airflow_env.environment(
+        {
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "postgresql+psycopg2://u@127.0.0.1:1/airflow",
+            "WAREHOUSE_URL": "postgresql://u:xxxx@127.0.0.1:1/warehouse",
+        }
+    )
     assert env["AIRFLOW_CONN_CREDIT_WAREHOUSE"] == "postgres://u:xxxx@127.0.0.1:1/warehouse"

@@ -1,4 +1,5 @@
 """DAG integrity: every DAG file imports, no cycles, owners, retries and tags set."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,8 +18,13 @@ def dagbag(postgres_server):
     # A real Airflow: its metadata database migrated (Cosmos caches the dbt graph in it), the DAG
     # files parsed with the settings they get under the scheduler.
     env = airflow_env.environment()
-    subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], env=env, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    subprocess.run(
+        [str(Path(sys.executable).parent / "airflow"), "db", "migrate"],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     os.environ["WAREHOUSE_URL"] = env["WAREHOUSE_URL"]
     try:
         from airflow.dag_processing.dagbag import DagBag
@@ -42,8 +48,16 @@ def test_one_ingest_dag_per_feed_plus_transform_and_publish(dagbag):
 # reads or writes the warehouse or files may meet a transient fault, so it is retried 3 times with
 # exponential backoff from 20 s up to 10 min; a gate, the hand-over after it and every dbt node fail
 # on facts about the data, which a retry cannot change, so they are not retried.
-RETRIED = {"prepare_warehouse", "find_new_files", "load", "swap_in", "write_exports", "analyst_docs",
-           "indicator_page", "check_feeds"}
+RETRIED = {
+    "prepare_warehouse",
+    "find_new_files",
+    "load",
+    "swap_in",
+    "write_exports",
+    "analyst_docs",
+    "indicator_page",
+    "check_feeds",
+}
 NOT_RETRIED = {"check_raw", "announce", "publication_gate", "staging_gate"}
 BACKOFF = (3, dt.timedelta(seconds=20), 2.0, dt.timedelta(minutes=10))
 

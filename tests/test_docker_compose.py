@@ -2,6 +2,7 @@
 docs/production.md. No Docker engine is needed: the compose file is parsed with PyYAML and its
 `${VAR}` references are resolved the way Compose does, against the values of .env.example.
 """
+
 from __future__ import annotations
 
 import importlib.util

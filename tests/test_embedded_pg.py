@@ -1,6 +1,7 @@
 """The embedded PostgreSQL: starts on a fresh STATE_DIR, survives a second start, stops; lets in
 only who proves a password (scram-sha-256 on TCP and on its socket); converts a STATE_DIR an
 earlier version initialised with `trust` without losing its data."""
+
 from __future__ import annotations
 
 import stat
@@ -55,6 +56,7 @@ def test_listens_on_tcp_loopback_for_tools_that_need_a_host(own_state):
 
 # --- authentication --------------------------------------------------------------------------
 
+
 def _tcp(user: str = "postgres", **extra) -> str:
     # passfile=/nonexistent: no ~/.pgpass of the person running the tests may help
     params = {"dbname": "warehouse", "passfile": "/nonexistent", "connect_timeout": "5", **extra}
@@ -87,8 +89,12 @@ def test_secrets_and_server_folders_are_the_owners_only(own_state):
     url = embedded_pg.start()
     assert "password" not in url and "passfile=" in url
     secrets = own_state / "secrets"
-    for path in (secrets / "postgres.password", secrets / "pgpass", secrets / "credit_analyst.password",
-                 secrets / "credit_financing.password"):
+    for path in (
+        secrets / "postgres.password",
+        secrets / "pgpass",
+        secrets / "credit_analyst.password",
+        secrets / "credit_financing.password",
+    ):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     password = (secrets / "postgres.password").read_text().strip()
     assert len(password) == 64 and embedded_pg.superuser_password() == password
@@ -100,7 +106,7 @@ def test_secrets_and_server_folders_are_the_owners_only(own_state):
     assert hba == [("local", "scram-sha-256"), ("host", "scram-sha-256"), ("host", "scram-sha-256")]
     assert socket_mode == "0700"
     embedded_pg.stop()
-    embedded_pg.start()   # the password is made once: the same after a restart
+    embedded_pg.start()  # the password is made once: the same after a restart
     assert embedded_pg.superuser_password() == password
 
 
@@ -110,16 +116,38 @@ def _initdb_with_trust_as_before() -> None:
     data.mkdir(parents=True)
     data.chmod(0o700)
     embedded_pg._prepare_permissions(data)
-    embedded_pg._run([embedded_pg._bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
-                      "--encoding=UTF8", "--locale=C.UTF-8"])
-    embedded_pg._run([embedded_pg._bin("pg_ctl"), "-D", str(data), "-l", str(data.parent / "server.log"), "-w",
-                      "-o", f"-h 127.0.0.1 -p {embedded_pg.port()} -k ''", "start"], timeout=90)
+    embedded_pg._run(
+        [
+            embedded_pg._bin("initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C.UTF-8",
+        ]
+    )
+    embedded_pg._run(
+        [
+            embedded_pg._bin("pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(data.parent / "server.log"),
+            "-w",
+            "-o",
+            f"-h 127.0.0.1 -p {embedded_pg.port()} -k ''",
+            "start",
+        ],
+        timeout=90,
+    )
 
 
 @pytest.mark.parametrize("left_running", [True, False], ids=["left-running", "stopped"])
 def test_a_state_dir_made_with_trust_is_converted_without_losing_data(own_state, left_running):
     _initdb_with_trust_as_before()
-    with psycopg.connect(_tcp(dbname="postgres"), autocommit=True) as conn:     # trust: no password yet
+    with psycopg.connect(_tcp(dbname="postgres"), autocommit=True) as conn:  # trust: no password yet
         conn.execute("create database warehouse")
     with psycopg.connect(_tcp()) as conn:
         conn.execute("create table kept (uscc text primary key, name text)")
@@ -132,12 +160,14 @@ def test_a_state_dir_made_with_trust_is_converted_without_losing_data(own_state,
     assert "no password supplied" in _refused(_tcp())
     assert "no password supplied" in _refused(_socket())
     with psycopg.connect(url) as conn:
-        assert conn.execute("select uscc, name from kept order by uscc").fetchall() == \
-            [("91640100MA0000001X", "银川甲公司"), ("91640100MA0000002X", "乙")]
+        assert conn.execute("select uscc, name from kept order by uscc").fetchall() == [
+            ("91640100MA0000001X", "银川甲公司"),
+            ("91640100MA0000002X", "乙"),
+        ]
     with psycopg.connect(_socket(password=embedded_pg.superuser_password())) as conn:
         assert conn.execute("select count(*) from kept").fetchone() == (2,)
     embedded_pg.stop()
-    assert embedded_pg.start() == url   # converted once: the next start is an ordinary one
+    assert embedded_pg.start() == url  # converted once: the next start is an ordinary one
 
 
 def test_make_credentials_prints_a_url_the_role_connects_with(own_state):
@@ -147,17 +177,28 @@ def test_make_credentials_prints_a_url_the_role_connects_with(own_state):
 
     from include.settings import REPO_ROOT
 
-    out = subprocess.run([sys.executable, "-m", "include.embedded_pg", "credentials", "credit_analyst"],
-                         cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, capture_output=True,
-                         text=True, timeout=300, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "include.embedded_pg", "credentials", "credit_analyst"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout
     lines = dict(line.split(":", 1) for line in out.splitlines())
     password = (own_state / "secrets" / "credit_analyst.password").read_text().strip()
     assert lines["password"].strip() == password
     for key in ("tcp", "socket"):
         with psycopg.connect(lines[key].strip()) as conn:
             assert conn.execute("select current_user").fetchone() == ("credit_analyst",), key
-    wrong = subprocess.run([sys.executable, "-m", "include.embedded_pg", "credentials", "postgres"], cwd=REPO_ROOT,
-                           env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, capture_output=True, text=True,
-                           timeout=300)
+    wrong = subprocess.run(
+        [sys.executable, "-m", "include.embedded_pg", "credentials", "postgres"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert wrong.returncode == 2
     assert "ROLE must be one of credit_loader, credit_analyst, credit_financing" in wrong.stderr

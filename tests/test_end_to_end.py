@@ -6,6 +6,7 @@ second by the embedded default (a password file). The second must load nothing t
 the same tables. Afterwards no row of Airflow's metadata database (serialized DAGs, rendered
 template fields, XComs, …), no log file and no output holds the password (docs/spec/DOMAIN.md §8).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -23,16 +24,23 @@ from include.settings import REPO_ROOT
 from tests.reliability.warehouse import table_checksums
 
 AS_OF = "2026-06-30"
-RUN_TIMEOUT = 1200                   # one `make run` of the 300-subject sample, installs included
-SHORT_TIMEOUT = 120                  # `make warehouse-url`
+RUN_TIMEOUT = 1200  # one `make run` of the 300-subject sample, installs included
+SHORT_TIMEOUT = 120  # `make warehouse-url`
 # Longer than every subprocess the test waits for together, so that a hung `make run` ends in
 # its own TimeoutExpired (with the command named) before pytest-timeout kills the session.
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(2 * RUN_TIMEOUT + 2 * SHORT_TIMEOUT + 300)]
 
 
 def make(target: str, env: dict, timeout: float = RUN_TIMEOUT) -> subprocess.CompletedProcess:
-    return subprocess.run(["make", "-s", "--no-print-directory", target], cwd=REPO_ROOT, env=env, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
+    return subprocess.run(
+        ["make", "-s", "--no-print-directory", target],
+        cwd=REPO_ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        timeout=timeout,
+    )
 
 
 def warehouse(env) -> str:
@@ -42,21 +50,34 @@ def warehouse(env) -> str:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
-    root.chmod(0o755)   # the server runs as another user (`pgserver`) when we are root
+    root.chmod(0o755)  # the server runs as another user (`pgserver`) when we are root
     state = root / "state"
     # A fresh shell's view: none of this session's Airflow/dbt settings or make's own variables.
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AIRFLOW", "WAREHOUSE_URL", "DBT_", "MAKE", "MFLAGS", "PGPASSFILE"))}
-    env.update({"STATE_DIR": str(state), "LANDING_DIR": str(root / "landing"), "EXPORT_DIR": str(root / "export"),
-                "AS_OF": AS_OF, "SAMPLE_SUBJECTS": "300", "EMBEDDED_PG_PORT": "57500"})
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AIRFLOW", "WAREHOUSE_URL", "DBT_", "MAKE", "MFLAGS", "PGPASSFILE"))
+    }
+    env.update(
+        {
+            "STATE_DIR": str(state),
+            "LANDING_DIR": str(root / "landing"),
+            "EXPORT_DIR": str(root / "export"),
+            "AS_OF": AS_OF,
+            "SAMPLE_SUBJECTS": "300",
+            "EMBEDDED_PG_PORT": "57500",
+        }
+    )
     try:
-        embedded_url = warehouse(env)          # starts the server, makes its password
+        embedded_url = warehouse(env)  # starts the server, makes its password
         password = (state / "secrets" / "postgres.password").read_text().strip()
         port = (state / "postgres" / "port").read_text().strip()
-        external = {**env, "WAREHOUSE_URL": f"postgresql://postgres:{quote(password, safe='')}@127.0.0.1:{port}/warehouse"}
+        external = {
+            **env,
+            "WAREHOUSE_URL": f"postgresql://postgres:{quote(password, safe='')}@127.0.0.1:{port}/warehouse",
+        }
         first = make("run", external)
-        facts = {"root": root, "state": state, "env": env, "url": embedded_url, "password": password,
-                 "first": first}
+        facts = {"root": root, "state": state, "env": env, "url": embedded_url, "password": password, "first": first}
         if first.returncode == 0:
             facts["before"] = published_state(root, embedded_url)
             facts["second"] = make("run", env)
@@ -124,13 +145,19 @@ def test_no_metadata_row_holds_the_password(runs):
     url = f"postgresql://postgres@127.0.0.1:{port}/airflow?passfile={state / 'secrets' / 'pgpass'}"
     with psycopg.connect(url) as conn:
         serialized = conn.execute("select count(*) from serialized_dag").fetchone()[0]
-        dbt_rendered = conn.execute("select count(*) from rendered_task_instance_fields "
-                                    "where task_id like 'dbt.%%'").fetchone()[0]
+        dbt_rendered = conn.execute(
+            "select count(*) from rendered_task_instance_fields where task_id like 'dbt.%%'"
+        ).fetchone()[0]
     assert serialized >= 13 and dbt_rendered > 0, "there is something to look into"
     # Every row of every table, as pg_dump writes them (serialized DAGs, rendered fields, XComs,
     # connections, variables, Cosmos' cache, …).
-    dump = subprocess.run([embedded_pg._bin("pg_dump"), "--data-only", "--dbname", url], capture_output=True,
-                          text=True, timeout=300, check=True).stdout
+    dump = subprocess.run(
+        [embedded_pg._bin("pg_dump"), "--data-only", "--dbname", url],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout
     assert "serialized_dag" in dump and len(dump) > 100_000
     leaked = [table.split(" ", 1)[0] for table in dump.split("\nCOPY ")[1:] if runs["password"] in table]
     assert leaked == [], "these tables hold the password"

@@ -4,6 +4,7 @@ Every `import` is counted, at module level or inside a function: a lazy import o
 cycle from Python, not from the next reader. The graph is read from the source (ast), so this
 test needs nothing installed and names the cycle it finds.
 """
+
 from __future__ import annotations
 
 import ast
@@ -43,12 +44,11 @@ def imports_of(path: Path, name: str, modules: dict[str, Path]) -> set[str]:
             if node.level:
                 anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join(anchor + ([base] if base else []))
-            targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base
-                       for alias in node.names]
+            targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names]
         else:
             continue
         for target in targets:
-            while target and target not in modules:   # `import include.ingest.load` → that module
+            while target and target not in modules:  # `import include.ingest.load` → that module
                 target = target.rpartition(".")[0]
             if target and target != name:
                 found.add(target)
@@ -102,8 +102,7 @@ def test_the_cycle_finder_finds_a_cycle():
 
 
 def test_lazy_and_relative_imports_are_counted(tmp_path):
-    modules = {"include": tmp_path, "include.x": tmp_path, "include.sub": tmp_path,
-               "include.sub.y": tmp_path}
+    modules = {"include": tmp_path, "include.x": tmp_path, "include.sub": tmp_path, "include.sub.y": tmp_path}
     source = tmp_path / "y.py"
     source.write_text("def f():\n    from include import x\n    from . import z\n    import include.sub\n")
     assert imports_of(source, "include.sub.y", modules) == {"include.x", "include.sub"}
@@ -113,8 +112,7 @@ def test_no_import_cycles_among_the_projects_modules():
     graph = import_graph()
     assert "include.ingest.load" in graph and "include.settings" in graph
     found = cycles(graph)
-    assert not found, "import cycles (each line one cycle's modules):\n" + "\n".join(
-        " ↔ ".join(c) for c in found)
+    assert not found, "import cycles (each line one cycle's modules):\n" + "\n".join(" ↔ ".join(c) for c in found)
 
 
 @pytest.mark.parametrize("module", ["include.settings"])

@@ -1,6 +1,7 @@
 """The suite's markers and timeouts: `make test-fast` leaves out exactly the tests that start
 Airflow, every test is filed as `unit` or `db`, and no pytest timeout is shorter than the
 subprocess timeouts a test waits for (a hung child must end in its own TimeoutExpired)."""
+
 from __future__ import annotations
 
 import subprocess
@@ -12,15 +13,24 @@ from include.settings import REPO_ROOT
 
 
 def _collected(marker: str) -> set[str]:
-    out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
-                          "-m", marker], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "-m", marker],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     return {line.split("::")[0] for line in out.stdout.splitlines() if "::" in line}
 
 
 def test_e2e_is_what_starts_airflow_and_test_fast_leaves_it_out():
-    assert _collected("e2e") == {"tests/test_dags.py", "tests/test_end_to_end.py", "tests/test_memory.py",
-                                 "tests/alerts/test_alerts_in_dags.py"}
+    assert _collected("e2e") == {
+        "tests/test_dags.py",
+        "tests/test_end_to_end.py",
+        "tests/test_memory.py",
+        "tests/alerts/test_alerts_in_dags.py",
+    }
     fast = _collected("not e2e")
     assert "tests/test_end_to_end.py" not in fast and "tests/test_dags.py" not in fast
     # the memory module's tests without Airflow stay in the fast loop

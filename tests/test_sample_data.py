@@ -5,6 +5,7 @@ Everything here reads the files back with its own small reader and its own ident
 (written from docs/spec/DOMAIN.md §1, not imported from the generator), so a bug in the generator cannot
 confirm itself. No database needed.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -33,8 +34,19 @@ AS_OF = dt.date(2026, 6, 30)
 SUBJECTS = 300
 SEED = 7
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-FEEDS = ["subjects", "tax", "utilities", "real_estate", "penalties", "licenses", "dishonest_debtors",
-         "commitments", "repairs", "objections", "ledgers"]
+FEEDS = [
+    "subjects",
+    "tax",
+    "utilities",
+    "real_estate",
+    "penalties",
+    "licenses",
+    "dishonest_debtors",
+    "commitments",
+    "repairs",
+    "objections",
+    "ledgers",
+]
 
 # ---- independent identifier checks (docs/spec/DOMAIN.md §1) ----------------------------------------------
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -145,8 +157,11 @@ def read_delivery(path: Path, feed: str) -> tuple[list[str], list[dict]]:
         names[zh] = names[en] = en
     header_at = next(k for k, r in enumerate(rows) if sum(str(c).strip() in names for c in r if c) >= 3)
     header = [str(c) for c in rows[header_at]]
-    body = [dict(zip([names[h.strip()] for h in header], r)) for r in rows[header_at + 1:] if any(
-        c not in (None, "") for c in r)]
+    body = [
+        dict(zip([names[h.strip()] for h in header], r))
+        for r in rows[header_at + 1 :]
+        if any(c not in (None, "") for c in r)
+    ]
     return header, body
 
 
@@ -156,8 +171,12 @@ def parse_date(value) -> dt.date | None:
     if isinstance(value, dt.date):
         return value
     text = normalise(str(value))
-    for pattern in (r"(\d{4})-(\d{1,2})-(\d{1,2})", r"(\d{4})/(\d{1,2})/(\d{1,2})",
-                    r"(\d{4})年(\d{1,2})月(\d{1,2})日", r"(\d{4})(\d{2})(\d{2})"):
+    for pattern in (
+        r"(\d{4})-(\d{1,2})-(\d{1,2})",
+        r"(\d{4})/(\d{1,2})/(\d{1,2})",
+        r"(\d{4})年(\d{1,2})月(\d{1,2})日",
+        r"(\d{4})(\d{2})(\d{2})",
+    ):
         m = re.fullmatch(pattern, text)
         if m:
             try:
@@ -212,8 +231,11 @@ def test_same_inputs_same_bytes_and_times(sample, tmp_path):
     assert again["feeds"] == summary["feeds"] and again["defects"] == summary["defects"]
 
     def fingerprint(root: Path):
-        return {str(p.relative_to(root)): (sha256(p), int(p.stat().st_mtime))
-                for p in sorted(root.rglob("*")) if p.is_file()}
+        return {
+            str(p.relative_to(root)): (sha256(p), int(p.stat().st_mtime))
+            for p in sorted(root.rglob("*"))
+            if p.is_file()
+        }
 
     assert fingerprint(landing) == fingerprint(tmp_path)
 
@@ -226,13 +248,17 @@ def test_another_seed_gives_other_data(tmp_path):
 
 def test_bytes_do_not_depend_on_python_hash_seed(tmp_path):
     """A fresh interpreter with another PYTHONHASHSEED writes the same bytes."""
-    script = ("import datetime as dt, sys; from pathlib import Path; from include.sample_data import write_sample;"
-              "write_sample(Path(sys.argv[1]), 60, dt.date(2026, 6, 30), seed=3)")
+    script = (
+        "import datetime as dt, sys; from pathlib import Path; from include.sample_data import write_sample;"
+        "write_sample(Path(sys.argv[1]), 60, dt.date(2026, 6, 30), seed=3)"
+    )
     for name, hash_seed in (("a", "1"), ("b", "999")):
         env = dict(os.environ, PYTHONHASHSEED=hash_seed)
         subprocess.run([sys.executable, "-c", script, str(tmp_path / name)], cwd=REPO, env=env, check=True)
-    digests = [{str(p.relative_to(tmp_path / n)): sha256(p) for p in (tmp_path / n).rglob("*") if p.is_file()}
-               for n in ("a", "b")]
+    digests = [
+        {str(p.relative_to(tmp_path / n)): sha256(p) for p in (tmp_path / n).rglob("*") if p.is_file()}
+        for n in ("a", "b")
+    ]
     assert digests[0] == digests[1] and digests[0]
 
 
@@ -245,7 +271,8 @@ def test_xlsx_metadata_pinned(sample):
         stamp = dt.datetime.fromtimestamp(path.stat().st_mtime, SHANGHAI)
         with zipfile.ZipFile(path) as book:
             assert {info.date_time for info in book.infolist()} == {
-                (stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute, 0)}
+                (stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute, 0)
+            }
             core = book.read("docProps/core.xml").decode()
         assert core.count(stamp.strftime("%Y-%m-%dT%H:%M")) == 2  # created and modified
 
@@ -283,15 +310,27 @@ def test_files_are_as_messy_as_promised(sample):
             assert re.search("(表|台账|信息)$", str(ws["A1"].value))
             assert all(c.value is None for c in ws[2])  # the blank row under the title
     assert titled >= 2
-    cells = [v for feed in FEEDS for _, rows in ((p, r) for p, _, r in files[feed]) for row in rows
-             for v in row.values()]
+    cells = [
+        v for feed in FEEDS for _, rows in ((p, r) for p, _, r in files[feed]) for row in rows for v in row.values()
+    ]
     assert any(isinstance(v, dt.datetime) for v in cells)  # Excel date cells
     texts = [str(v) for v in cells if isinstance(v, str)]
-    for pattern in (r"\d{4}-\d{2}-\d{2}", r"\d{4}/\d{1,2}/\d{1,2}", r"\d{4}年\d{1,2}月\d{1,2}日", r"20\d{6}",
-                    r"\d{1,3}(,\d{3})+\.\d{2}", r"\d{4}年\d{1,2}月", r"20\d{2}-\d{2}"):
+    for pattern in (
+        r"\d{4}-\d{2}-\d{2}",
+        r"\d{4}/\d{1,2}/\d{1,2}",
+        r"\d{4}年\d{1,2}月\d{1,2}日",
+        r"20\d{6}",
+        r"\d{1,3}(,\d{3})+\.\d{2}",
+        r"\d{4}年\d{1,2}月",
+        r"20\d{2}-\d{2}",
+    ):
         assert any(re.fullmatch(pattern, t) for t in texts), pattern
-    flags = {str(row.get(col)) for feed in FEEDS for _, row in rows_of(files, feed)
-             for col in ("major_violation", "mortgaged", "seized", "summary_procedure", "valid")}
+    flags = {
+        str(row.get(col))
+        for feed in FEEDS
+        for _, row in rows_of(files, feed)
+        for col in ("major_violation", "mortgaged", "seized", "summary_procedure", "valid")
+    }
     assert {"是", "否"} <= flags and ({"Y", "N"} & flags) and ({"1", "0"} & flags)
 
 
@@ -340,8 +379,15 @@ def test_identifiers_valid_unless_broken_on_purpose(sample):
 
 
 def test_code_prefix_matches_subject_type(sample):
-    prefixes = {"企业": {"91"}, "个体工商户": {"92"}, "农民专业合作社": {"93"}, "社会组织": {"51", "52"},
-                "事业单位": {"12"}, "机关": {"11"}, "其他": {"N2"}}
+    prefixes = {
+        "企业": {"91"},
+        "个体工商户": {"92"},
+        "农民专业合作社": {"93"},
+        "社会组织": {"51", "52"},
+        "事业单位": {"12"},
+        "机关": {"11"},
+        "其他": {"N2"},
+    }
     _, _, files, _ = sample
     types = Counter()
     for _, row in rows_of(files, "subjects"):
@@ -367,7 +413,7 @@ def test_defect_counts_match_the_files(sample):
                 value = str(row.get(col) or "")
                 found["fullwidth_code"] += bool(re.search("[\uff01-\uff5e]", value))
                 found["lowercase_code"] += bool(re.search("[a-z]", value))
-            for col, value in row.items():
+            for value in row.values():
                 if isinstance(value, str) and value and value != value.strip():
                     found["stray_space"] += 1
             for col in dates:
@@ -376,8 +422,14 @@ def test_defect_counts_match_the_files(sample):
                     found["invalid_date"] += 1
         found["duplicate_delivery"] = duplicates[feed]
         expected = summary["defects"][feed]
-        for kind in ("missing_required", "fullwidth_code", "lowercase_code", "stray_space", "invalid_date",
-                     "duplicate_delivery"):
+        for kind in (
+            "missing_required",
+            "fullwidth_code",
+            "lowercase_code",
+            "stray_space",
+            "invalid_date",
+            "duplicate_delivery",
+        ):
             assert found[kind] == expected.get(kind, 0), (feed, kind)
         totals.update(found)
     for kind in ("missing_required", "fullwidth_code", "lowercase_code", "stray_space", "duplicate_delivery"):
@@ -403,17 +455,28 @@ def test_registry_name_conflicts(sample):
 
 # ---- referential consistency -----------------------------------------------------------------------
 def registry(files) -> set[str]:
-    return {normalise(str(row["uscc"])) for _, row in rows_of(files, "subjects")
-            if not blank(row["uscc"]) and uscc_ok(normalise(str(row["uscc"])))}
+    return {
+        normalise(str(row["uscc"]))
+        for _, row in rows_of(files, "subjects")
+        if not blank(row["uscc"]) and uscc_ok(normalise(str(row["uscc"])))
+    }
 
 
 def test_subjects_of_other_feeds_are_in_the_registry(sample):
     _, _, files, _ = sample
     known = registry(files)
     checked = Counter()
-    for feed, col in (("tax", "uscc"), ("utilities", "uscc"), ("penalties", "uscc"), ("licenses", "uscc"),
-                      ("commitments", "uscc"), ("repairs", "uscc"), ("objections", "uscc"),
-                      ("dishonest_debtors", "subject_id"), ("real_estate", "owner_id")):
+    for feed, col in (
+        ("tax", "uscc"),
+        ("utilities", "uscc"),
+        ("penalties", "uscc"),
+        ("licenses", "uscc"),
+        ("commitments", "uscc"),
+        ("repairs", "uscc"),
+        ("objections", "uscc"),
+        ("dishonest_debtors", "subject_id"),
+        ("real_estate", "owner_id"),
+    ):
         for path, row in rows_of(files, feed):
             code = normalise(str(row.get(col) or ""))
             if code and uscc_ok(code) and not looks_like_resident_id(code):
@@ -433,8 +496,12 @@ def test_repairs_and_objections_point_at_real_decisions(sample):
         if blank(row["decision_no"]):
             continue
         penalty = penalties[row["decision_no"].strip()]
-        assert normalise(str(penalty["uscc"])) == normalise(str(row["uscc"])) or not uscc_ok(normalise(str(row["uscc"])))
-        assert parse_date(row["applied_on"]) is None or parse_date(row["applied_on"]) > parse_date(penalty["decided_on"])
+        assert normalise(str(penalty["uscc"])) == normalise(str(row["uscc"])) or not uscc_ok(
+            normalise(str(row["uscc"]))
+        )
+        assert parse_date(row["applied_on"]) is None or parse_date(row["applied_on"]) > parse_date(
+            penalty["decided_on"]
+        )
     for _, row in rows_of(files, "objections"):
         category = row["info_category"].strip() if row["info_category"] else ""
         if blank(row["decision_no"]):
@@ -539,12 +606,17 @@ def test_repairs_completed_before_the_minimum_period(sample):
 
 def test_dishonest_debtors_include_government_bodies(sample):
     _, summary, files, _ = sample
-    types = {normalise(str(r["uscc"])): str(r["subject_type"]).strip() for _, r in rows_of(files, "subjects")
-             if not blank(r["uscc"])}
+    types = {
+        normalise(str(r["uscc"])): str(r["subject_type"]).strip()
+        for _, r in rows_of(files, "subjects")
+        if not blank(r["uscc"])
+    }
     kinds = Counter(types.get(normalise(str(r["subject_id"]))) for _, r in rows_of(files, "dishonest_debtors"))
     assert kinds["机关"] + kinds["事业单位"] >= 1
-    assert kinds["机关"] + kinds["事业单位"] == (summary["scenarios"]["dishonest_debtors"].get("government_机关", 0)
-                                           + summary["scenarios"]["dishonest_debtors"].get("government_事业单位", 0))
+    assert kinds["机关"] + kinds["事业单位"] == (
+        summary["scenarios"]["dishonest_debtors"].get("government_机关", 0)
+        + summary["scenarios"]["dishonest_debtors"].get("government_事业单位", 0)
+    )
 
 
 def test_tax_history_covers_36_months_up_to_as_of(sample):
@@ -556,8 +628,24 @@ def test_tax_history_covers_36_months_up_to_as_of(sample):
 
 def test_cli_writes_and_prints_summary(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "include.sample_data", "--subjects", "40", "--as-of", "2026-06-30",
-         "--seed", "5", "--landing", str(tmp_path)], cwd=REPO, capture_output=True, text=True, check=True)
+        [
+            sys.executable,
+            "-m",
+            "include.sample_data",
+            "--subjects",
+            "40",
+            "--as-of",
+            "2026-06-30",
+            "--seed",
+            "5",
+            "--landing",
+            str(tmp_path),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert '"subjects": 40' in result.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(FEEDS)
 
@@ -573,14 +661,14 @@ def test_resubmission_corrects_every_second_broken_check_row(tmp_path):
     # 1,000 subjects: 2 broken-check rows in each of penalties and licenses (seed 7)
     summary = write_sample(tmp_path, 1000, AS_OF, seed=SEED)
     written = write_resubmissions(tmp_path, AS_OF)
-    assert write_resubmissions(tmp_path, AS_OF) == []          # a second call writes nothing
+    assert write_resubmissions(tmp_path, AS_OF) == []  # a second call writes nothing
     broken = {feed: summary["defects"][feed].get("broken_check", 0) for feed in ("penalties", "licenses")}
     assert broken == {"penalties": 2, "licenses": 2}, summary["defects"]
     assert sorted(p.name for p in written) == sorted(resubmission_name(f, AS_OF) for f, n in broken.items() if n)
     for path in written:
         feed = path.parent.name
         header, rows = read_delivery(path, feed)
-        assert len(rows) == (broken[feed] + 1) // 2             # every second of them: 1st, 3rd, …
+        assert len(rows) == (broken[feed] + 1) // 2  # every second of them: 1st, 3rd, …
         for row in rows:
             codes = [row[c] for c in ("uscc", "id_no") if row.get(c)]
             assert codes and all(uscc_problem(c) is None or ric_problem(c) is None for c in codes), row

@@ -1,4 +1,5 @@
 """Settings read from the environment (include/settings.py)."""
+
 from __future__ import annotations
 
 import pytest

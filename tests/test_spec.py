@@ -1,6 +1,7 @@
 """The repository stands alone: its specification is docs/spec/, every reference to a section of it
 names a section that exists, every relative link in the docs resolves inside the repository, and
 nothing reads a folder beside the checkout."""
+
 from __future__ import annotations
 
 import re
@@ -17,8 +18,13 @@ _OUTSIDE = re.compile(r"\.\./shared|parent[^a-z\n]*/ *[\"']shared[\"']")
 
 
 def _tracked_text_files() -> list[Path]:
-    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                            capture_output=True, text=True, check=True).stdout.split()
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     files = []
     for name in listed:
         path = REPO / name
@@ -47,8 +53,11 @@ def test_the_spec_is_in_the_repository():
 
 
 def test_no_file_reads_or_points_outside_the_repository():
-    offenders = [str(p.relative_to(REPO)) for p in _tracked_text_files()
-                 if p != Path(__file__) and _OUTSIDE.search(p.read_text(encoding="utf-8"))]
+    offenders = [
+        str(p.relative_to(REPO))
+        for p in _tracked_text_files()
+        if p != Path(__file__) and _OUTSIDE.search(p.read_text(encoding="utf-8"))
+    ]
     assert offenders == []
 
 
@@ -63,12 +72,14 @@ def test_every_section_reference_names_a_section_that_exists():
     assert dangling == []
 
 
-@pytest.mark.parametrize("doc", sorted(str(p.relative_to(REPO)) for p in [*REPO.glob("*.md"), *REPO.glob("docs/**/*.md")]))
+@pytest.mark.parametrize(
+    "doc", sorted(str(p.relative_to(REPO)) for p in [*REPO.glob("*.md"), *REPO.glob("docs/**/*.md")])
+)
 def test_relative_links_in_the_docs_resolve(doc):
     path = REPO / doc
     broken = []
     for target in _LINK.findall(path.read_text(encoding="utf-8")):
-        if re.match(r"[a-z]+:", target):          # http:, https:, mailto:
+        if re.match(r"[a-z]+:", target):  # http:, https:, mailto:
             continue
         resolved = (path.parent / target).resolve()
         if not resolved.exists() or REPO not in resolved.parents:

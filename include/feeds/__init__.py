@@ -8,6 +8,7 @@ of the DAGs rather than silently loading wrong columns.
     feeds.load_contracts()        # {feed_id: Feed}
     feeds.get("penalties")        # Feed
 """
+
 from __future__ import annotations
 
 import functools
@@ -21,8 +22,17 @@ CONTRACT_DIR = Path(__file__).resolve().parent
 
 TYPES = ("text", "uscc", "id", "date", "month", "money", "int", "flag", "enum")
 # How each contract type is stored in raw.<feed> (docs/internals.md).
-PG_TYPES = {"text": "text", "uscc": "text", "id": "text", "enum": "text", "date": "date",
-            "month": "date", "money": "numeric", "int": "bigint", "flag": "boolean"}
+PG_TYPES = {
+    "text": "text",
+    "uscc": "text",
+    "id": "text",
+    "enum": "text",
+    "date": "date",
+    "month": "date",
+    "money": "numeric",
+    "int": "bigint",
+    "flag": "boolean",
+}
 RULES = ("required_unless", "required_if", "id_is_person_if", "category_matches_uscc")
 SEVERITIES = ("error", "warning")
 _IDENT = re.compile(r"^[a-z][a-z0-9_]{0,58}$")
@@ -34,16 +44,16 @@ class ContractError(ValueError):
 
 @dataclass(frozen=True)
 class Column:
-    name: str                       # English name: the raw column and the English header
-    header: str                     # Chinese header as in the departments' templates
+    name: str  # English name: the raw column and the English header
+    header: str  # Chinese header as in the departments' templates
     type: str
     required: bool = False
-    values: tuple[str, ...] = ()    # enum values
-    multi: bool = False             # multi-valued enum, joined by `separator` in raw
+    values: tuple[str, ...] = ()  # enum values
+    multi: bool = False  # multi-valued enum, joined by `separator` in raw
     separator: str = ";"
-    pattern: str | None = None      # extra regex a text value must match
+    pattern: str | None = None  # extra regex a text value must match
     pattern_hint: str | None = None
-    aliases: tuple[str, ...] = ()   # other headers departments use for this column
+    aliases: tuple[str, ...] = ()  # other headers departments use for this column
     blank_means: str | None = None  # documentation for staging: what a blank value stands for
 
     @property
@@ -54,6 +64,7 @@ class Column:
 @dataclass(frozen=True)
 class Rule:
     """A cross-field rule. `when`/`unless` map another column to the values that trigger it."""
+
     rule: str
     column: str
     when: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -66,6 +77,7 @@ class Rule:
 class Freshness:
     """How long after its latest delivery (by AS_OF) a feed is overdue: a warning after
     `warn_after_days`, an error after `error_after_days` (include/freshness.py)."""
+
     warn_after_days: int = 35
     error_after_days: int = 45
 
@@ -77,18 +89,19 @@ class Feed:
     description: str
     columns: tuple[Column, ...]
     business_key: tuple[str, ...]
-    reference_date: tuple[str, ...] = ()   # date columns tried in order; then the arrival date
+    reference_date: tuple[str, ...] = ()  # date columns tried in order; then the arrival date
     rules: tuple[Rule, ...] = ()
     path: Path | None = None
     # The department that delivers the feed (name, uscc): its rejected files go back to it, and
     # its rows' problems too unless `unit_columns` name the row's own 数据来源单位.
     reporting_unit: tuple[str, str] = ("", "")
-    unit_columns: tuple[str, ...] = ()      # (name column, uscc column) of the row's data-source unit
-    correction_key: tuple[str, ...] = ()    # matches a resubmitted row to a quarantined one
+    unit_columns: tuple[str, ...] = ()  # (name column, uscc column) of the row's data-source unit
+    correction_key: tuple[str, ...] = ()  # matches a resubmitted row to a quarantined one
 
     @property
     def correction_columns(self) -> tuple[str, ...]:
         return self.correction_key or self.business_key
+
     freshness: Freshness = Freshness()
 
     @property
@@ -123,8 +136,19 @@ def _as_values(path: Path, where: str, raw) -> tuple[str, ...]:
 
 
 def _column(path: Path, raw: dict) -> Column:
-    known = {"name", "header", "type", "required", "values", "multi", "separator", "pattern",
-             "pattern_hint", "aliases", "blank_means"}
+    known = {
+        "name",
+        "header",
+        "type",
+        "required",
+        "values",
+        "multi",
+        "separator",
+        "pattern",
+        "pattern_hint",
+        "aliases",
+        "blank_means",
+    }
     if not isinstance(raw, dict):
         raise _fail(path, f"a column must be a mapping, got {raw!r}")
     unknown = set(raw) - known
@@ -145,12 +169,19 @@ def _column(path: Path, raw: dict) -> Column:
     pattern = raw.get("pattern")
     if pattern is not None:
         re.compile(pattern)
-    return Column(name=name, header=header.strip(), type=typ, required=bool(raw.get("required", False)),
-                  values=values, multi=bool(raw.get("multi", False)),
-                  separator=str(raw.get("separator", ";")), pattern=pattern,
-                  pattern_hint=raw.get("pattern_hint"),
-                  aliases=_as_values(path, f"column {name!r} aliases", raw.get("aliases", [])),
-                  blank_means=raw.get("blank_means"))
+    return Column(
+        name=name,
+        header=header.strip(),
+        type=typ,
+        required=bool(raw.get("required", False)),
+        values=values,
+        multi=bool(raw.get("multi", False)),
+        separator=str(raw.get("separator", ";")),
+        pattern=pattern,
+        pattern_hint=raw.get("pattern_hint"),
+        aliases=_as_values(path, f"column {name!r} aliases", raw.get("aliases", [])),
+        blank_means=raw.get("blank_means"),
+    )
 
 
 def _rule(path: Path, raw: dict, names: set[str]) -> Rule:
@@ -162,7 +193,7 @@ def _rule(path: Path, raw: dict, names: set[str]) -> Rule:
     conditions = {}
     for key in ("when", "unless"):
         cond = raw.get(key) or {}
-        for other, vals in cond.items():
+        for other, _vals in cond.items():
             if other not in names:
                 raise _fail(path, f"rule {raw['rule']}: unknown column {other!r} in {key}")
         conditions[key] = {k: _as_values(path, f"rule {raw['rule']} {key}", v) for k, v in cond.items()}
@@ -172,8 +203,14 @@ def _rule(path: Path, raw: dict, names: set[str]) -> Rule:
     severity = raw.get("severity", "error")
     if severity not in SEVERITIES:
         raise _fail(path, f"rule {raw['rule']}: severity {severity!r} not in {SEVERITIES}")
-    return Rule(rule=raw["rule"], column=column, when=conditions["when"], unless=conditions["unless"],
-                category_column=category, severity=severity)
+    return Rule(
+        rule=raw["rule"],
+        column=column,
+        when=conditions["when"],
+        unless=conditions["unless"],
+        category_column=category,
+        severity=severity,
+    )
 
 
 def _freshness(path: Path, raw) -> Freshness:
@@ -184,8 +221,9 @@ def _freshness(path: Path, raw) -> Freshness:
     values = {**Freshness().__dict__, **raw}
     warn, error = values["warn_after_days"], values["error_after_days"]
     if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (warn, error)) or warn > error:
-        raise _fail(path, f"freshness: days must be positive integers with warn_after_days <= error_after_days, "
-                          f"got {raw!r}")
+        raise _fail(
+            path, f"freshness: days must be positive integers with warn_after_days <= error_after_days, got {raw!r}"
+        )
     return Freshness(warn_after_days=warn, error_after_days=error)
 
 
@@ -221,8 +259,11 @@ def parse_contract(path: Path) -> Feed:
             raise _fail(path, f"reference_date column {name!r} is not a date")
     rules = tuple(_rule(path, r, set(names)) for r in raw.get("rules") or [])
     unit = raw.get("reporting_unit") or {"name": "未指定报送单位", "uscc": "-"}
-    if not (isinstance(unit, dict) and set(unit) == {"name", "uscc"}
-            and all(isinstance(unit[k], str) and unit[k].strip() for k in unit)):
+    if not (
+        isinstance(unit, dict)
+        and set(unit) == {"name", "uscc"}
+        and all(isinstance(unit[k], str) and unit[k].strip() for k in unit)
+    ):
         raise _fail(path, f"reporting_unit must be {{name: <department>, uscc: <its code>}}, got {unit!r}")
     unit_columns = _as_values(path, "unit_columns", raw.get("unit_columns") or [])
     if unit_columns and len(unit_columns) != 2:
@@ -231,11 +272,20 @@ def parse_contract(path: Path) -> Feed:
     for name in unit_columns + correction_key:
         if name not in names:
             raise _fail(path, f"unknown column {name!r} in unit_columns/correction_key")
-    return Feed(id=feed_id, title=str(raw.get("title", feed_id)), description=str(raw.get("description", "")),
-                columns=columns, business_key=business_key, reference_date=reference, rules=rules,
-                path=path, reporting_unit=(unit["name"].strip(), unit["uscc"].strip()),
-                unit_columns=unit_columns, correction_key=correction_key,
-                freshness=_freshness(path, raw.get("freshness")))
+    return Feed(
+        id=feed_id,
+        title=str(raw.get("title", feed_id)),
+        description=str(raw.get("description", "")),
+        columns=columns,
+        business_key=business_key,
+        reference_date=reference,
+        rules=rules,
+        path=path,
+        reporting_unit=(unit["name"].strip(), unit["uscc"].strip()),
+        unit_columns=unit_columns,
+        correction_key=correction_key,
+        freshness=_freshness(path, raw.get("freshness")),
+    )
 
 
 @functools.cache

@@ -8,6 +8,7 @@ Public entry points (used by the Airflow DAGs and `python -m include.ingest`):
     load_file(conninfo, feed, file_name, landing_dir=None) -> dict
     ingest_all(conninfo, landing_dir=None, feeds=None) -> list[dict]
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -2,6 +2,7 @@
 
 Exit code 0 when every file was loaded or a duplicate, 1 when any file was rejected.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,8 +16,12 @@ from include.ingest import ingest_all, unknown_folders
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m include.ingest", description=__doc__.splitlines()[0])
-    parser.add_argument("--feed", choices=feed_contracts.feed_ids(), action="append",
-                        help="only this feed (repeatable); default every feed")
+    parser.add_argument(
+        "--feed",
+        choices=feed_contracts.feed_ids(),
+        action="append",
+        help="only this feed (repeatable); default every feed",
+    )
     parser.add_argument("--landing", type=Path, default=None, help="landing zone (default LANDING_DIR)")
     args = parser.parse_args(argv)
     landing = args.landing or settings.landing_dir()
@@ -24,8 +29,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warning: {landing / folder} is not a feed folder; its files are not loaded", file=sys.stderr)
     results = ingest_all(warehouse.url(), landing, args.feed)
     for r in results:
-        line = (f"{r['feed']:<18} {r['status']:<9} read {r['rows_read']:>7} loaded {r['rows_loaded']:>7} "
-                f"quarantined {r['rows_quarantined']:>6}  {r['file_name']}")
+        line = (
+            f"{r['feed']:<18} {r['status']:<9} read {r['rows_read']:>7} loaded {r['rows_loaded']:>7} "
+            f"quarantined {r['rows_quarantined']:>6}  {r['file_name']}"
+        )
         if r["status"] != "loaded" and r["reason"]:
             line += f"  — {r['reason']}"
         print(line)

@@ -8,11 +8,13 @@ the messages. This is the general path (XLSX, irregular CSV); `include.ingest.ve
 fast path for regular CSV and hands its problem rows to `check_chunk` here, so both give the
 same rows and the same messages.
 """
+
 from __future__ import annotations
 
 import json
 import re
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from include.feeds import Feed
@@ -23,9 +25,9 @@ from include.ingest.values import Bad
 _NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]").search
 _COPY_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 NULL = "\\N"
-CACHE_LIMIT = 20_000          # distinct values kept per column: bounds memory on unique columns
-TEXT_OID = 25                 # pg_type oid of `text`: binary COPY names an array's element type
-ELIDED = pgbinary.NULL        # a `_received` element equal to its raw column: stored as NULL
+CACHE_LIMIT = 20_000  # distinct values kept per column: bounds memory on unique columns
+TEXT_OID = 25  # pg_type oid of `text`: binary COPY names an array's element type
+ELIDED = pgbinary.NULL  # a `_received` element equal to its raw column: stored as NULL
 
 
 _CANONICAL_DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?")
@@ -36,13 +38,16 @@ def _same_text(received: str, normalised: str) -> bool:
 
 
 def _same_month(received: str, normalised: str) -> bool:
-    return received == normalised[:7]          # 'YYYY-MM' of the stored 'YYYY-MM-01'
+    return received == normalised[:7]  # 'YYYY-MM' of the stored 'YYYY-MM-01'
 
 
 def _same_decimal(received: str, normalised: str) -> bool:
     # Only what numeric's own output would print again: no '+', '.5', '7.', leading zeros, '-0'.
-    return (received == normalised and _CANONICAL_DECIMAL.fullmatch(received) is not None
-            and not (received[0] == "-" and not received.strip("-0.")))
+    return (
+        received == normalised
+        and _CANONICAL_DECIMAL.fullmatch(received) is not None
+        and not (received[0] == "-" and not received.strip("-0."))
+    )
 
 
 def elision(column) -> tuple[str, object] | None:
@@ -93,9 +98,11 @@ def _nul_positions(cells: list) -> list[int]:
 def _nul_problem(value: str) -> str:
     count = value.count("\x00")
     what = "a NUL character" if count == 1 else f"{count} NUL characters"
-    return (f"the cell holds {what} (U+0000, shown here as {NUL_SHOWN}) at character {value.index(chr(0)) + 1}, "
-            f"which is not text and cannot be stored; delete it from the cell (exports from other systems "
-            f"leave it) and deliver the row again")
+    return (
+        f"the cell holds {what} (U+0000, shown here as {NUL_SHOWN}) at character {value.index(chr(0)) + 1}, "
+        f"which is not text and cannot be stored; delete it from the cell (exports from other systems "
+        f"leave it) and deliver the row again"
+    )
 
 
 def _received_keys(headers: list[str]) -> list[str]:
@@ -121,7 +128,7 @@ class _ColumnCache:
         self.encode = encode
         self.map: dict = {}
         self.enc: dict = {}
-        self.bad: set = set()        # keys whose outcome is an error
+        self.bad: set = set()  # keys whose outcome is an error
 
     def fill(self, column) -> None:
         if len(self.map) > CACHE_LIMIT:
@@ -147,8 +154,9 @@ class _ColumnCache:
 
 
 class RowChecker:
-    def __init__(self, feed: Feed, delivery: Delivery, *, file_name: str, sha256: str,
-                 arrival_date: str, pseudonym_key: bytes):
+    def __init__(
+        self, feed: Feed, delivery: Delivery, *, file_name: str, sha256: str, arrival_date: str, pseudonym_key: bytes
+    ):
         self.feed = feed
         self.file_name = file_name
         self.key = pseudonym_key
@@ -156,7 +164,7 @@ class RowChecker:
         self.index = {n: i for i, n in enumerate(feed.column_names)}
         headers = delivery.headers
         self.width = len(headers)
-        self.plan = []      # (name, position in the row or None, shown header)
+        self.plan = []  # (name, position in the row or None, shown header)
         self.caches = []
         for col in feed.columns:
             pos = delivery.positions.get(col.name)
@@ -165,19 +173,19 @@ class RowChecker:
             self.caches.append(_ColumnCache(values.make_converter(col), col.required, pgbinary.encoder(col.pg_type)))
         self.id_columns = [self.index[c.name] for c in feed.id_columns]
         self.contract_positions = {pos for _, pos, _ in self.plan if pos is not None}
-        self.id_cache: dict[str, str] = {}
+        self.id_cache: dict[str, bytes] = {}
         self.reference = [self.index[n] for n in feed.reference_date]
         self.rules = feed.rules
         self.keys = _received_keys(headers)
         self.header_width = len(headers)
         # File column → (index in `plan` of the contract column it feeds, name in received_from,
         # test): a cell that is exactly its raw column's canonical text is not stored twice.
-        self.elidable = {}
+        self.elidable: dict[int, tuple] = {}
         for i, ((_, pos, _), col) in enumerate(zip(self.plan, feed.columns)):
             how = elision(col)
             if pos is not None and how is not None:
                 self.elidable[pos] = (i, *how)
-        self.received_caches: list[dict] = [{} for _ in self.keys]   # cell → its `_received` element
+        self.received_caches: list[dict] = [{} for _ in self.keys]  # cell → its `_received` element
         self.xlsx = delivery.detail.get("format") == "xlsx"
         # Cells may hold a NUL (U+0000), which PostgreSQL text cannot store: such a row is
         # quarantined, rule `control_character`. Looked for only in files whose bytes hold a NUL.
@@ -190,26 +198,39 @@ class RowChecker:
     def received_detail(self) -> dict:
         """What the ledger keeps once per file to show `_received` (audit.received_rows): the
         header per file column, and the raw column a NULL cell stands for (or None)."""
-        return {"received_headers": list(self.keys), "header_width": self.header_width,
-                "received_from": [self.elidable[pos][1] if pos in self.elidable else None
-                                  for pos in range(self.width)]}
+        return {
+            "received_headers": list(self.keys),
+            "header_width": self.header_width,
+            "received_from": [self.elidable[pos][1] if pos in self.elidable else None for pos in range(self.width)],
+        }
 
     # -- messages ---------------------------------------------------------------------------
-    def problem(self, number: int, column: str | None, shown: str, rule: str, value, text: str,
-                severity: str = "error", where: str | None = None) -> Problem:
+    def problem(
+        self,
+        number: int,
+        column: str | None,
+        shown: str,
+        rule: str,
+        value,
+        text: str,
+        severity: str = "error",
+        where: str | None = None,
+    ) -> Problem:
         received = shown_text(values.cell_text(value))
         where = where or (f"column {shown!r} ({column})" if column else "the row")
         message = f"{self.file_name}, row {number}, {where}: rule {rule}: {text}; value {received!r}"
         return Problem(column, rule, received, message, severity)
 
     # -- a chunk --------------------------------------------------------------------------------
-    def check_chunk(self, rows: list[tuple[int, list]]) -> tuple[list[bytes], list[tuple[int, list, list[Problem], bool]]]:
+    def check_chunk(
+        self, rows: list[tuple[int, list]]
+    ) -> tuple[list[bytes], list[tuple[int, list, list[Problem], bool]]]:
         """(binary COPY rows to load, [(row number, cells, problems, rejected)] of rows with problems)."""
         cells_of = self._fit([c for _, c in rows])
         by_column = list(zip(*cells_of)) if cells_of else [()] * self.width
         outs, encs = [], []
         suspect: set[int] = set()
-        for (name, pos, _), cache in zip(self.plan, self.caches):
+        for (_name, pos, _), cache in zip(self.plan, self.caches):
             column = by_column[pos] if pos is not None else (None,) * len(rows)
             cache.fill(column)
             outs.append(list(map(cache.map.__getitem__, column)))
@@ -234,8 +255,7 @@ class RowChecker:
                     flagged.append((number, cells, problems, rejected))
                     if rejected:
                         continue
-            lines.append(b"".join((start, integer(number), fields[i], ids[i] if self.id_columns else b"",
-                                   received[i])))
+            lines.append(b"".join((start, integer(number), fields[i], ids[i] if self.id_columns else b"", received[i])))
         return lines, flagged
 
     def _fit(self, rows: list[list]) -> list[list]:
@@ -249,8 +269,10 @@ class RowChecker:
         if widest > width and any(not values.is_blank(c) for r in rows if len(r) > width for c in r[width:]):
             self._widen(widest)
             width = widest
-        return [r if len(r) == width else (list(r) + [None] * (width - len(r)) if len(r) < width else r[:width])
-                for r in rows]
+        return [
+            r if len(r) == width else (list(r) + [None] * (width - len(r)) if len(r) < width else r[:width])
+            for r in rows
+        ]
 
     def _widen(self, width: int) -> None:
         # A cell beyond the header still belongs in `_received`: named by its column letter.
@@ -295,8 +317,7 @@ class RowChecker:
             return [field(head)] * n
         # A row whose every cell is elided stores NULL: nothing to add to its columns.
         elided, null = ELIDED * self.width, pgbinary.NULL
-        return [null if elements == elided else field(head + elements)
-                for elements in map(b"".join, zip(*columns))]
+        return [null if elements == elided else field(head + elements) for elements in map(b"".join, zip(*columns))]
 
     def received_text(self, value) -> str:
         """A cell as received: CSV text as read, XLSX cells as a person sees them."""
@@ -321,23 +342,33 @@ class RowChecker:
         return b"".join(self.id_fields(out[i]) for i in self.id_columns)
 
     # -- the per-row path: messages and cross-field rules ---------------------------------------
-    def _row_problems(self, number: int, cells: list, out: tuple) -> list[Problem]:
+    def _row_problems(self, number: int, cells: list, out: Sequence) -> list[Problem]:
         problems = []
         nul = _nul_positions(cells) if self.screen_nul else None
-        if nul:   # the NUL is the cell's one problem: what else the cell breaks follows from it
-            out = [Bad("control_character", _nul_problem(cells[pos])) if pos in nul else outcome
-                   for (_, pos, _), outcome in zip(self.plan, out)]
+        if nul:  # the NUL is the cell's one problem: what else the cell breaks follows from it
+            out = [
+                Bad("control_character", _nul_problem(cells[pos])) if pos in nul else outcome
+                for (_, pos, _), outcome in zip(self.plan, out)
+            ]
         for (name, pos, shown), outcome in zip(self.plan, out):
             if isinstance(outcome, Bad):
                 value = cells[pos] if pos is not None and pos < len(cells) else None
                 problems.append(self.problem(number, name, shown, outcome.rule, value, outcome.problem))
-        if nul:   # cells of no contract column (kept in `_received`) too
+        if nul:  # cells of no contract column (kept in `_received`) too
             for pos in nul:
                 if pos not in self.contract_positions:
                     key = self.keys[pos] if pos < len(self.keys) else f"({_column_letter(pos)})"
-                    problems.append(self.problem(number, key, key, "control_character", cells[pos],
-                                                 _nul_problem(cells[pos]),
-                                                 where=f"column {key!r} ({_column_letter(pos)}, not in the contract)"))
+                    problems.append(
+                        self.problem(
+                            number,
+                            key,
+                            key,
+                            "control_character",
+                            cells[pos],
+                            _nul_problem(cells[pos]),
+                            where=f"column {key!r} ({_column_letter(pos)}, not in the contract)",
+                        )
+                    )
         if self.rules:
             norm = [None if isinstance(v, Bad) else v for v in out]
             self._cross_field(number, cells, norm, problems)
@@ -353,29 +384,61 @@ class RowChecker:
                 continue
             if rule.rule == "required_unless" and out[i] is None:
                 if rule.unless and self._known(out, rule.unless) and not self._holds(out, rule.unless):
-                    problems.append(self.problem(number, name, shown, rule.rule, value,
-                                                 f"a value is required unless {self._describe(rule.unless)}",
-                                                 rule.severity))
+                    problems.append(
+                        self.problem(
+                            number,
+                            name,
+                            shown,
+                            rule.rule,
+                            value,
+                            f"a value is required unless {self._describe(rule.unless)}",
+                            rule.severity,
+                        )
+                    )
             elif rule.rule == "required_if" and out[i] is None:
                 if self._holds(out, rule.when):
-                    problems.append(self.problem(number, name, shown, rule.rule, value,
-                                                 f"a value is required when {self._describe(rule.when)}",
-                                                 rule.severity))
+                    problems.append(
+                        self.problem(
+                            number,
+                            name,
+                            shown,
+                            rule.rule,
+                            value,
+                            f"a value is required when {self._describe(rule.when)}",
+                            rule.severity,
+                        )
+                    )
             elif rule.rule == "id_is_person_if" and out[i] is not None:
                 if self._holds(out, rule.when) and values.id_kind(out[i]) != "person":
-                    problems.append(self.problem(number, name, shown, rule.rule, value,
-                                                 f"must be a resident ID when {self._describe(rule.when)}",
-                                                 rule.severity))
+                    problems.append(
+                        self.problem(
+                            number,
+                            name,
+                            shown,
+                            rule.rule,
+                            value,
+                            f"must be a resident ID when {self._describe(rule.when)}",
+                            rule.severity,
+                        )
+                    )
             elif rule.rule == "category_matches_uscc" and out[i] is not None:
                 category = out[self.index[rule.category_column]]
                 if category is None:
                     continue
                 expected = "个体工商户" if codes.is_individual_business(out[i]) else "法人及非法人组织"
                 if category != expected:
-                    problems.append(self.problem(
-                        number, name, shown, rule.rule, value,
-                        f"the code's category (positions 1–2 {out[i][:2]!r}) means {expected}, "
-                        f"but {rule.category_column} is {category}", rule.severity))
+                    problems.append(
+                        self.problem(
+                            number,
+                            name,
+                            shown,
+                            rule.rule,
+                            value,
+                            f"the code's category (positions 1–2 {out[i][:2]!r}) means {expected}, "
+                            f"but {rule.category_column} is {category}",
+                            rule.severity,
+                        )
+                    )
 
     def _known(self, out: list, cond: dict) -> bool:
         return all(out[self.index[c]] is not None for c in cond)
@@ -413,16 +476,19 @@ class RowChecker:
         unit, unit_uscc = self.feed.reporting_unit
         if self.feed.unit_columns:
             name, uscc = (self._normalised(c, cells) for c in self.feed.unit_columns)
-            if uscc:   # a row without its unit's code goes back to the feed's reporting unit
-                unit, unit_uscc = name, uscc   # a blank name: the unit's other rows name it
-        key = [(v.replace("\x00", "") if v else v)
-               for v in (self._normalised(c, cells) for c in self.feed.correction_columns)]
+            if uscc:  # a row without its unit's code goes back to the feed's reporting unit
+                unit, unit_uscc = name, uscc  # a blank name: the unit's other rows name it
+        key = [
+            (v.replace("\x00", "") if v else v)
+            for v in (self._normalised(c, cells) for c in self.feed.correction_columns)
+        ]
         # jsonb cannot hold a NUL (U+0000): a cell's NUL is dropped here (the quarantine's
         # `value` and message show where it was).
-        shown = {k: (None if values.is_blank(c) else self.received_text(c).replace("\x00", ""))
-                 for k, c in zip(self.keys, cells)}
-        return (unit, unit_uscc, json.dumps(key, ensure_ascii=False),
-                json.dumps(shown, ensure_ascii=False))
+        shown = {
+            k: (None if values.is_blank(c) else self.received_text(c).replace("\x00", ""))
+            for k, c in zip(self.keys, cells)
+        }
+        return (unit, unit_uscc, json.dumps(key, ensure_ascii=False), json.dumps(shown, ensure_ascii=False))
 
     def reference_date_of(self, cells: list) -> str | None:
         """The row's date for the indicators' window: the first readable reference date column,

@@ -6,6 +6,7 @@ whose registration authority or category is a letter (N2… 村级集体经济�
 issue). We therefore implement GB 32100 / GB 11643 exactly as docs/spec/DOMAIN.md §1 states and test them
 against real codes (tests/ingest/test_codes.py). Inputs are already normalised (trimmed, half-width, upper-case).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,10 +17,11 @@ USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_VALUE = {ch: i for i, ch in enumerate(USCC_ALPHABET)}
 _USCC_WEIGHTS = [pow(3, i, 31) for i in range(17)]
 _RIC_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_RIC_CHECK = "10X98765432"   # index = Σ mod 11; equals (12 − Σ mod 11) mod 11 with X = 10
+_RIC_CHECK = "10X98765432"  # index = Σ mod 11; equals (12 − Σ mod 11) mod 11 with X = 10
 # Province-level codes of GB/T 2260 (plus 71 Taiwan, 81/82 Hong Kong/Macau, 83 residence permits).
-_PROVINCES = frozenset("11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 "
-                       "54 61 62 63 64 65 71 81 82 83".split())
+_PROVINCES = frozenset(
+    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 71 81 82 83".split()
+)
 
 
 def uscc_check_char(first17: str) -> str:

@@ -1,4 +1,5 @@
 """The landing zone (docs/spec/CONTRACT.md §2): LANDING/<feed>/<any file name>. Names are data, never paths."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,7 +25,7 @@ def pending_files(feed: str, landing_dir: Path | None = None, conninfo: str | No
     are left out, so an hourly scan neither re-hashes old files nor maps a task per old file. The
     ledger still decides on bytes: a renamed copy is listed and `load_file` records it a duplicate.
     """
-    feed_contracts.get(feed)   # an unknown feed is a programming error
+    feed_contracts.get(feed)  # an unknown feed is a programming error
     folder = _landing(landing_dir) / feed
     if _feed_folder_problem(folder):
         return []  # load_file says why, should anyone ask for a file of it
@@ -57,15 +58,16 @@ def _on_disk(folder: Path, name: str) -> str:
 
 def _delivery_key(path: Path) -> tuple[int, dt.datetime]:
     info = os.lstat(path)
-    return info.st_size, dt.datetime.fromtimestamp(info.st_mtime, tz=dt.timezone.utc)
+    return info.st_size, dt.datetime.fromtimestamp(info.st_mtime, tz=dt.UTC)
 
 
 def _recorded_deliveries(conninfo: str, feed: str) -> dict[str, set]:
     with psycopg.connect(conninfo) as conn:
         if conn.execute("select to_regclass('audit.file_ledger') is null").fetchone()[0]:
             return {}
-        rows = conn.execute("select file_name, size_bytes, received_at from audit.file_ledger where feed = %s",
-                            (feed,)).fetchall()
+        rows = conn.execute(
+            "select file_name, size_bytes, received_at from audit.file_ledger where feed = %s", (feed,)
+        ).fetchall()
     seen: dict[str, set] = {}
     for name, size, received_at in rows:
         seen.setdefault(name, set()).add((size, received_at))
@@ -80,5 +82,8 @@ def unknown_folders(landing_dir: Path | None = None) -> list[str]:
         entries = list(os.scandir(root))
     except FileNotFoundError:
         return []
-    return sorted(e.name for e in entries
-                  if e.is_dir(follow_symlinks=False) and e.name not in known and not e.name.startswith("."))
+    return sorted(
+        e.name
+        for e in entries
+        if e.is_dir(follow_symlinks=False) and e.name not in known and not e.name.startswith(".")
+    )

@@ -5,16 +5,17 @@ row (its share of the work is the ingest's limit), and a field is just `int32 le
 so a row is a concatenation of cached pieces. Encoders take the *normalised text* the checks
 produce (dates ISO, money plain decimal, flags t/f) and return the whole field, length included.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import struct
 
-SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)   # header: flags 0, no extension
+SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)  # header: flags 0, no extension
 TRAILER = b"\xff\xff"
-NULL = b"\xff\xff\xff\xff"                                       # length -1
+NULL = b"\xff\xff\xff\xff"  # length -1
 _EPOCH_DATE = dt.date(2000, 1, 1)
-_EPOCH_TS = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+_EPOCH_TS = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 _i16 = struct.Struct("!h").pack
 _i32 = struct.Struct("!i").pack
 _i64 = struct.Struct("!q").pack
@@ -68,13 +69,13 @@ def numeric(value: str) -> bytes:
     # Pad both parts to whole base-10000 digits around the decimal point.
     whole = "0" * (-len(whole) % 4) + whole
     fraction = fraction + "0" * (-len(fraction) % 4)
-    digits = [int(whole[i:i + 4]) for i in range(0, len(whole), 4)]
+    digits = [int(whole[i : i + 4]) for i in range(0, len(whole), 4)]
     weight = len(digits) - 1
-    digits += [int(fraction[i:i + 4]) for i in range(0, len(fraction), 4)]
-    while digits and digits[0] == 0:        # leading zero groups only move the weight
+    digits += [int(fraction[i : i + 4]) for i in range(0, len(fraction), 4)]
+    while digits and digits[0] == 0:  # leading zero groups only move the weight
         digits.pop(0)
         weight -= 1
-    while digits and digits[-1] == 0:       # trailing zero groups are implied by dscale
+    while digits and digits[-1] == 0:  # trailing zero groups are implied by dscale
         digits.pop()
     if not digits:
         sign, weight = 0, 0
@@ -82,8 +83,7 @@ def numeric(value: str) -> bytes:
     return _i32(len(body)) + body
 
 
-ENCODERS = {"text": text, "date": date, "numeric": numeric, "bigint": bigint, "boolean": boolean,
-            "json": text}
+ENCODERS = {"text": text, "date": date, "numeric": numeric, "bigint": bigint, "boolean": boolean, "json": text}
 
 
 def encoder(pg_type: str):

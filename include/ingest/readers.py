@@ -8,6 +8,7 @@ the row among the first `HEADER_SCAN_ROWS` that names the most contract columns.
 Row numbers are as a person counts rows in the file: the record's position in a CSV (as Excel
 shows it), the sheet row in an XLSX.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -19,9 +20,9 @@ import re
 import threading
 import unicodedata
 import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from include.feeds import Column, Feed
 
@@ -29,7 +30,7 @@ HEADER_SCAN_ROWS = 30
 # A delivery holding NUL bytes is binary when at least one byte in BINARY_NUL_SHARE is a NUL
 # (see `_kind_and_encoding`): text with a few bad cells stays far below that.
 BINARY_NUL_SHARE = 10
-NUL_SHOWN = "\u2400"   # ␀ (SYMBOL FOR NULL): a NUL character shown in text PostgreSQL can store
+NUL_SHOWN = "\u2400"  # ␀ (SYMBOL FOR NULL): a NUL character shown in text PostgreSQL can store
 _CHUNK = 1 << 20
 _HASH_CHUNK = 4 << 20
 csv.field_size_limit(1 << 24)
@@ -43,21 +44,22 @@ class FileRejected(Exception):
 class Fingerprint:
     sha256: str
     size_bytes: int
-    encoding: str | None      # for text files: the encoding every byte decodes in
-    kind: str                 # csv | xlsx | empty | xls | binary
-    nul_bytes: int = 0        # NUL bytes in the file (counted only in the blocks that hold one)
+    encoding: str | None  # for text files: the encoding every byte decodes in
+    kind: str  # csv | xlsx | empty | xls | binary
+    nul_bytes: int = 0  # NUL bytes in the file (counted only in the blocks that hold one)
 
 
 @dataclass
 class Delivery:
     """An opened file: its header and a stream of (row_number, cells) below it."""
-    headers: list[str]                       # as in the file
+
+    headers: list[str]  # as in the file
     header_row: int
     rows: Iterator[tuple[int, list]]
-    positions: dict[str, int]                # contract column → cell index
+    positions: dict[str, int]  # contract column → cell index
     detail: dict = field(default_factory=dict)
-    close: callable = lambda: None
-    nul_cells: bool = False                  # a cell may hold a NUL character: the checks look for them
+    close: Callable[[], None] = lambda: None
+    nul_cells: bool = False  # a cell may hold a NUL character: the checks look for them
 
 
 # --- fingerprint: one pass over the bytes for the hash, the kind and the encoding ---------------
@@ -77,7 +79,7 @@ def fingerprint(path: Path) -> Fingerprint:
                 if not head:
                     head = chunk[:8192]
                 size += len(chunk)
-                if b"\x00" in chunk:   # memchr: a clean file pays nothing more
+                if b"\x00" in chunk:  # memchr: a clean file pays nothing more
                     nul_bytes += chunk.count(b"\x00")
                 utf8.feed(chunk)
     finally:
@@ -97,7 +99,7 @@ class _Utf8Check:
     Python's decoder, and no decoded copy); a sequence cut by a chunk's end is carried over."""
 
     def __init__(self):
-        import pyarrow as pa   # here, not at import: the DAG files import this module
+        import pyarrow as pa  # here, not at import: the DAG files import this module
 
         self._pa = pa
         self.ok = True
@@ -109,7 +111,7 @@ class _Utf8Check:
         data = self._carry + chunk if self._carry else chunk
         cut = len(data)
         for i in range(len(data) - 1, max(len(data) - 4, 0) - 1, -1):
-            if data[i] < 0x80 or data[i] >= 0xC0:   # ASCII or a lead byte: a sequence starts here
+            if data[i] < 0x80 or data[i] >= 0xC0:  # ASCII or a lead byte: a sequence starts here
                 cut = i
                 break
         self._carry = data[cut:]
@@ -120,7 +122,7 @@ class _Utf8Check:
 
     def _valid(self, data: bytes) -> bool:
         pa = self._pa
-        offsets = pa.py_buffer((len(data) << 32).to_bytes(8, "little"))   # int32 offsets 0, len(data)
+        offsets = pa.py_buffer((len(data) << 32).to_bytes(8, "little"))  # int32 offsets 0, len(data)
         try:
             pa.Array.from_buffers(pa.string(), 1, [None, offsets, pa.py_buffer(data)]).validate(full=True)
         except pa.ArrowInvalid:
@@ -199,19 +201,25 @@ def _find_header(rows: list[tuple[int, list]], feed: Feed) -> tuple[int, int, di
     return best
 
 
-def _positions(feed: Feed, file_name: str, header_row: int, headers: list, matches: dict[str, list[int]]) -> dict[str, int]:
+def _positions(
+    feed: Feed, file_name: str, header_row: int, headers: list, matches: dict[str, list[int]]
+) -> dict[str, int]:
     twice = {name: idx for name, idx in matches.items() if len(idx) > 1}
     if twice:
         name, idx = next(iter(twice.items()))
         shown = " and ".join(f"{_column_letter(i)} {str(headers[i]).strip()!r}" for i in idx)
-        raise FileRejected(f"{file_name}, row {header_row}: column {name} appears twice in the header "
-                           f"({shown}); rule: header_unique; remove one of them")
+        raise FileRejected(
+            f"{file_name}, row {header_row}: column {name} appears twice in the header "
+            f"({shown}); rule: header_unique; remove one of them"
+        )
     missing = [c for c in feed.required_columns if c.name not in matches]
     if missing:
         names = ", ".join(f"{c.header} ({c.name})" for c in missing)
-        raise FileRejected(f"{file_name}, row {header_row}: required column(s) missing from the header: "
-                           f"{names}; rule: required_column; header found: "
-                           f"{' | '.join(str(h).strip() for h in headers if h not in (None, ''))}")
+        raise FileRejected(
+            f"{file_name}, row {header_row}: required column(s) missing from the header: "
+            f"{names}; rule: required_column; header found: "
+            f"{' | '.join(str(h).strip() for h in headers if h not in (None, ''))}"
+        )
     return {name: idx[0] for name, idx in matches.items()}
 
 
@@ -236,24 +244,36 @@ def shown_text(text: str) -> str:
     return text.replace("\x00", NUL_SHOWN) if "\x00" in text else text
 
 
-def _open_with_header(file_name: str, feed: Feed, rows: Iterator[tuple[int, list]], detail: dict,
-                      close=lambda: None, nul_cells: bool = False) -> Delivery:
+def _open_with_header(
+    file_name: str,
+    feed: Feed,
+    rows: Iterator[tuple[int, list]],
+    detail: dict,
+    close=lambda: None,
+    nul_cells: bool = False,
+) -> Delivery:
     head = list(itertools.islice(rows, HEADER_SCAN_ROWS))
     found = _find_header(head, feed)
     if found is None:
         close()
         expected = ", ".join(c.header for c in feed.required_columns[:4])
-        raise FileRejected(f"{file_name}: no header row in the first {HEADER_SCAN_ROWS} rows names a column "
-                           f"of feed {feed.id} (expected e.g. {expected}); rule: header_row")
+        raise FileRejected(
+            f"{file_name}: no header row in the first {HEADER_SCAN_ROWS} rows names a column "
+            f"of feed {feed.id} (expected e.g. {expected}); rule: header_row"
+        )
     pos, header_row, matches = found
     headers = ["" if h is None else str(h) for h in head[pos][1]]
-    if nul_cells:   # a header cell with a NUL matches no column; it is shown (and stored) with ␀
+    if nul_cells:  # a header cell with a NUL matches no column; it is shown (and stored) with ␀
         headers = list(map(shown_text, headers))
     positions = _positions(feed, file_name, header_row, headers, matches)
-    body = itertools.chain(head[pos + 1:], rows)
+    body = itertools.chain(head[pos + 1 :], rows)
     data = ((n, cells) for n, cells in body if not _blank_row(cells))
-    detail = dict(detail, header_row=header_row, columns_matched=len(positions),
-                  columns_ignored=[h for i, h in enumerate(headers) if h.strip() and i not in positions.values()])
+    detail = dict(
+        detail,
+        header_row=header_row,
+        columns_matched=len(positions),
+        columns_ignored=[h for i, h in enumerate(headers) if h.strip() and i not in positions.values()],
+    )
     return Delivery(headers, header_row, data, positions, detail, close, nul_cells)
 
 
@@ -279,11 +299,15 @@ def _csv_rows(path: Path, encoding: str, delimiter: str, file_name: str) -> Iter
             for number, cells in enumerate(reader, start=1):
                 yield number, cells
         except UnicodeDecodeError as exc:
-            raise FileRejected(f"{file_name}, row {number + 1}: bytes that are not {encoding} "
-                               f"(at byte {exc.start} of a read block: {exc.object[exc.start:exc.start + 4]!r}); "
-                               f"rule: encoding; save the file as UTF-8 or GB18030") from None
+            raise FileRejected(
+                f"{file_name}, row {number + 1}: bytes that are not {encoding} "
+                f"(at byte {exc.start} of a read block: {exc.object[exc.start : exc.start + 4]!r}); "
+                f"rule: encoding; save the file as UTF-8 or GB18030"
+            ) from None
         except csv.Error as exc:
-            raise FileRejected(f"{file_name}, row {number + 1}: the CSV is malformed ({exc}); rule: csv_syntax") from None
+            raise FileRejected(
+                f"{file_name}, row {number + 1}: the CSV is malformed ({exc}); rule: csv_syntax"
+            ) from None
 
 
 def _first_undecodable(path: Path, encoding: str) -> tuple[int, bytes] | None:
@@ -299,7 +323,7 @@ def _first_undecodable(path: Path, encoding: str) -> tuple[int, bytes] | None:
                 decoder.decode(chunk, final=not chunk)
             except UnicodeDecodeError as exc:
                 data = pending + chunk
-                return lines_before + data[:exc.start].count(b"\n") + 1, data[exc.start:exc.start + 4]
+                return lines_before + data[: exc.start].count(b"\n") + 1, data[exc.start : exc.start + 4]
             if not chunk:
                 return None
             lines_before += chunk.count(b"\n")
@@ -307,27 +331,34 @@ def _first_undecodable(path: Path, encoding: str) -> tuple[int, bytes] | None:
 
 def open_csv(path: Path, file_name: str, feed: Feed, encoding: str | None, nul_bytes: int = 0) -> Delivery:
     if encoding is None:
-        raise FileRejected(f"{file_name}: starts with a UTF-8 byte-order mark but is not valid UTF-8; "
-                           f"rule: encoding; save it again as UTF-8")
-    if encoding not in ("utf-8", "utf-8-sig"):   # UTF-8 was verified by the fingerprint pass
+        raise FileRejected(
+            f"{file_name}: starts with a UTF-8 byte-order mark but is not valid UTF-8; "
+            f"rule: encoding; save it again as UTF-8"
+        )
+    if encoding not in ("utf-8", "utf-8-sig"):  # UTF-8 was verified by the fingerprint pass
         bad = _first_undecodable(path, encoding)
-        if bad is not None and nul_bytes:   # NUL bytes and no text encoding: binary (_kind_and_encoding)
-            raise FileRejected(f"{file_name}: binary content ({_nul_count(nul_bytes)}, and from line {bad[0]} on "
-                               f"bytes such as {bad[1]!r} that are not text in UTF-8 nor GB18030), neither CSV "
-                               f"nor .xlsx; rule: format; {_EXPORT_AGAIN}")
+        if bad is not None and nul_bytes:  # NUL bytes and no text encoding: binary (_kind_and_encoding)
+            raise FileRejected(
+                f"{file_name}: binary content ({_nul_count(nul_bytes)}, and from line {bad[0]} on "
+                f"bytes such as {bad[1]!r} that are not text in UTF-8 nor GB18030), neither CSV "
+                f"nor .xlsx; rule: format; {_EXPORT_AGAIN}"
+            )
         if bad is not None:
             # Name the encoding the file got furthest in: that is the one it was meant to be in.
             bad_utf8 = _first_undecodable(path, "utf-8") or (0, b"")
             meant, (line, sample) = ("UTF-8", bad_utf8) if bad_utf8[0] >= bad[0] else (encoding.upper(), bad)
-            raise FileRejected(f"{file_name}, line {line}: bytes {sample!r} are not valid {meant} (nor any other "
-                               f"accepted encoding); rule: encoding; save the file as UTF-8 or GB18030")
+            raise FileRejected(
+                f"{file_name}, line {line}: bytes {sample!r} are not valid {meant} (nor any other "
+                f"accepted encoding); rule: encoding; save the file as UTF-8 or GB18030"
+            )
     delimiter = _sniff_delimiter(path, encoding, feed)
     detail = {"format": "csv", "encoding": encoding, "delimiter": "tab" if delimiter == "\t" else delimiter}
     # Cells may hold a NUL character when the bytes hold one (UTF-16: any file may, U+0000 is two
     # of its NUL bytes); only then do the checks look for it, at a cost per row.
     nul_cells = bool(nul_bytes) or encoding == "utf-16"
-    return _open_with_header(file_name, feed, _csv_rows(path, encoding, delimiter, file_name), detail,
-                             nul_cells=nul_cells)
+    return _open_with_header(
+        file_name, feed, _csv_rows(path, encoding, delimiter, file_name), detail, nul_cells=nul_cells
+    )
 
 
 _EXPORT_AGAIN = "export the data again as CSV (UTF-8, GB18030, or UTF-16 with its byte-order mark) or .xlsx"
@@ -345,8 +376,10 @@ def _sheet_rows(ws, file_name: str, min_row: int = 1) -> Iterator[tuple[int, lis
     except (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError, SyntaxError) as exc:
         # SyntaxError: the XML parsers' errors (ElementTree's ParseError, lxml's XMLSyntaxError),
         # e.g. a raw control character in a sheet: nothing after it can be read.
-        raise FileRejected(f"{file_name}, sheet {ws.title!r}: the workbook is damaged or truncated "
-                           f"({type(exc).__name__}: {exc}); rule: xlsx_readable; export it again") from None
+        raise FileRejected(
+            f"{file_name}, sheet {ws.title!r}: the workbook is damaged or truncated "
+            f"({type(exc).__name__}: {exc}); rule: xlsx_readable; export it again"
+        ) from None
 
 
 def open_xlsx(path: Path, file_name: str, feed: Feed) -> Delivery:
@@ -355,21 +388,25 @@ def open_xlsx(path: Path, file_name: str, feed: Feed) -> Delivery:
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged zip or XML
-        raise FileRejected(f"{file_name}: not a readable .xlsx workbook ({type(exc).__name__}: {exc}); "
-                           f"rule: xlsx_readable; save it again from Excel as .xlsx") from None
+        raise FileRejected(
+            f"{file_name}: not a readable .xlsx workbook ({type(exc).__name__}: {exc}); "
+            f"rule: xlsx_readable; save it again from Excel as .xlsx"
+        ) from None
     try:
         best = None
         sheets = []
         for ws in wb.worksheets:
-            ws.reset_dimensions()   # some writers record a wrong sheet size; read what is there
+            ws.reset_dimensions()  # some writers record a wrong sheet size; read what is there
             head = list(itertools.islice(_sheet_rows(ws, file_name), HEADER_SCAN_ROWS))
             found = _find_header(head, feed)
             sheets.append(ws.title)
             if found and (best is None or len(found[2]) > len(best[1][2])):
                 best = (ws, found)
         if best is None:
-            raise FileRejected(f"{file_name}: no sheet ({', '.join(sheets)}) has a header row naming a column of "
-                               f"feed {feed.id} in its first {HEADER_SCAN_ROWS} rows; rule: header_row")
+            raise FileRejected(
+                f"{file_name}: no sheet ({', '.join(sheets)}) has a header row naming a column of "
+                f"feed {feed.id} in its first {HEADER_SCAN_ROWS} rows; rule: header_row"
+            )
         ws = best[0]
         detail = {"format": "xlsx", "sheet": ws.title, "sheets": sheets}
         return _open_with_header(file_name, feed, _sheet_rows(ws, file_name), detail, close=wb.close)
@@ -385,8 +422,10 @@ def open_delivery(path: Path, file_name: str, feed: Feed, fp: Fingerprint) -> De
         raise FileRejected(f"{file_name}: legacy Excel 97-2003 (.xls) workbook; rule: format; save it as .xlsx or CSV")
     if fp.kind == "binary":
         share = fp.nul_bytes / fp.size_bytes
-        raise FileRejected(f"{file_name}: binary content ({_nul_count(fp.nul_bytes)}, {share:.0%} of the file), "
-                           f"neither CSV nor .xlsx; rule: format; {_EXPORT_AGAIN}")
+        raise FileRejected(
+            f"{file_name}: binary content ({_nul_count(fp.nul_bytes)}, {share:.0%} of the file), "
+            f"neither CSV nor .xlsx; rule: format; {_EXPORT_AGAIN}"
+        )
     if fp.kind == "xlsx":
         # No cell read from a workbook holds a NUL: XML cannot carry one (a raw one makes the
         # sheet unreadable, rule xlsx_readable), and openpyxl leaves Excel's `_x0000_` as written.

@@ -3,6 +3,7 @@
 Idempotent: run before every load. A column added to a contract is added to its raw table
 (`add column if not exists`), so evolving a feed needs no migration script.
 """
+
 from __future__ import annotations
 
 import psycopg
@@ -45,7 +46,9 @@ create table if not exists audit.file_ledger (
 # watermark this cannot miss a file whose load committed after a later-started one (commit order
 # is not timestamp order). Ledgers made before the column get the migrating transaction's id:
 # they look new once more, which only makes the next transform recompute them.
-LEDGER_LOAD_XID = "alter table audit.file_ledger add column if not exists load_xid xid8 not null default pg_current_xact_id()"
+LEDGER_LOAD_XID = (
+    "alter table audit.file_ledger add column if not exists load_xid xid8 not null default pg_current_xact_id()"
+)
 LEDGER_UNIQUE = """
 create unique index if not exists file_ledger_taken_once
     on audit.file_ledger (feed, sha256) where status <> 'duplicate'"""
@@ -70,10 +73,17 @@ QUARANTINE_INDEX = "create index if not exists quarantine_by_file on audit.quara
 # row's cells as received (header → cell), its correction key (the contract's correction_key,
 # normalised as raw stores it) and, once a later delivery loads a row with the same key, when and
 # by which file it was corrected. Added in place: states made before keep their rows.
-QUARANTINE_RETURNS = (("unit", "text"), ("unit_uscc", "text"), ("column_header", "text"),
-                      ("instruction", "text"), ("cells", "jsonb"), ("correction_key", "jsonb"),
-                      ("corrected_at", "timestamptz"), ("corrected_by_file", "text"),
-                      ("corrected_by_sha256", "text"))
+QUARANTINE_RETURNS = (
+    ("unit", "text"),
+    ("unit_uscc", "text"),
+    ("column_header", "text"),
+    ("instruction", "text"),
+    ("cells", "jsonb"),
+    ("correction_key", "jsonb"),
+    ("corrected_at", "timestamptz"),
+    ("corrected_by_file", "text"),
+    ("corrected_by_sha256", "text"),
+)
 # The feed's reporting_unit, and for a rejected file what to do (include/corrections.py).
 LEDGER_RETURNS = (("unit", "text"), ("unit_uscc", "text"), ("instruction", "text"))
 # The open (uncorrected) rejected rows of a feed, by key: what each load matches its rows against.
@@ -154,17 +164,26 @@ def _create_raw_table(conn: psycopg.Connection, feed: Feed) -> None:
     conn.execute(sql.SQL("create table if not exists {} ({})").format(table, body))
     _migrate_to_lean(conn, feed)
     for name, typ in columns:  # a column added to the contract later
-        conn.execute(sql.SQL("alter table {} add column if not exists {} {}").format(
-            table, sql.Identifier(name), sql.SQL(typ.replace(" not null", ""))))
+        conn.execute(
+            sql.SQL("alter table {} add column if not exists {} {}").format(
+                table, sql.Identifier(name), sql.SQL(typ.replace(" not null", ""))
+            )
+        )
     # No index on raw.<feed>: maintaining one is paid on every row loaded (a BRIN on _file_sha256
     # was a fifth of the server's COPY work, a b-tree as much as the rest of it), and no query of
     # the pipeline would use one: staging reads whole tables (the incremental filter too, see
     # macros/latest_delivery.sql); a file's rows (audit.received_rows) are an operator's query.
     for index in RAW_INDEXES_DROPPED:
         conn.execute(sql.SQL("drop index if exists {}").format(sql.Identifier("raw", index.format(feed=feed.id))))
-    conn.execute(sql.SQL("comment on table {} is {}").format(
-        table, sql.Literal(f"{feed.title}: rows loaded from LANDING/{feed.id}/ (contract include/feeds/{feed.id}.yaml); "
-                           f"file name and times in audit.file_ledger, rows as received: audit.received_rows('{feed.id}')")))
+    conn.execute(
+        sql.SQL("comment on table {} is {}").format(
+            table,
+            sql.Literal(
+                f"{feed.title}: rows loaded from LANDING/{feed.id}/ (contract include/feeds/{feed.id}.yaml); "
+                f"file name and times in audit.file_ledger, rows as received: audit.received_rows('{feed.id}')"
+            ),
+        )
+    )
 
 
 def _migrate_to_lean(conn: psycopg.Connection, feed: Feed) -> None:
@@ -174,33 +193,50 @@ def _migrate_to_lean(conn: psycopg.Connection, feed: Feed) -> None:
     dropped columns go with them (`cascade`); the next dbt build re-creates them."""
     table = sql.Identifier("raw", feed.id)
     if _column_type(conn, feed.id, "_received") in ("json", "jsonb"):
-        conn.execute(sql.SQL(
-            "update audit.file_ledger as l set detail = l.detail || jsonb_build_object('received_headers', h.headers)"
-            " from (select distinct on (_file_sha256) _file_sha256 as sha256,"
-            "              (select jsonb_agg(k order by n) from json_object_keys(_received::json)"
-            "                      with ordinality as t(k, n)) as headers"
-            "         from {} order by _file_sha256, length(_received::text) desc) as h"
-            " where l.feed = %s and l.status = 'loaded' and l.sha256 = h.sha256").format(table), (feed.id,))
+        conn.execute(
+            sql.SQL(
+                "update audit.file_ledger as l set detail = l.detail || jsonb_build_object('received_headers', h.headers)"
+                " from (select distinct on (_file_sha256) _file_sha256 as sha256,"
+                "              (select jsonb_agg(k order by n) from json_object_keys(_received::json)"
+                "                      with ordinality as t(k, n)) as headers"
+                "         from {} order by _file_sha256, length(_received::text) desc) as h"
+                " where l.feed = %s and l.status = 'loaded' and l.sha256 = h.sha256"
+            ).format(table),
+            (feed.id,),
+        )
         # ALTER ... USING allows no subquery: a temporary function does the unpacking.
-        conn.execute("create or replace function pg_temp.json_cells(json) returns text[] language sql immutable as"
-                     " 'select array(select v from json_each_text($1) with ordinality as t(k, v, n) order by n)'")
-        conn.execute(sql.SQL("alter table {} alter column _received type text[] using pg_temp.json_cells(_received::json)")
-                     .format(table))
+        conn.execute(
+            "create or replace function pg_temp.json_cells(json) returns text[] language sql immutable as"
+            " 'select array(select v from json_each_text($1) with ordinality as t(k, v, n) order by n)'"
+        )
+        conn.execute(
+            sql.SQL(
+                "alter table {} alter column _received type text[] using pg_temp.json_cells(_received::json)"
+            ).format(table)
+        )
     for column in MOVED_TO_LEDGER:
         conn.execute(sql.SQL("alter table {} drop column if exists {} cascade").format(table, sql.Identifier(column)))
     conn.execute(sql.SQL("alter table {} alter column _received drop not null").format(table))
 
 
 def _column_type(conn: psycopg.Connection, table: str, column: str) -> str | None:
-    row = conn.execute("select data_type from information_schema.columns "
-                       "where table_schema = 'raw' and table_name = %s and column_name = %s", (table, column)).fetchone()
+    row = conn.execute(
+        "select data_type from information_schema.columns "
+        "where table_schema = 'raw' and table_name = %s and column_name = %s",
+        (table, column),
+    ).fetchone()
     return row[0] if row else None
 
 
 def _up_to_date(conn: psycopg.Connection, feeds: list[Feed]) -> bool:
     """Whether the audit tables and every wanted raw table exist with their columns and index."""
-    names = ["audit.file_ledger", "audit.quarantine", "audit.file_ledger_taken_once", "audit.quarantine_by_file",
-             "audit.quarantine_open"]
+    names = [
+        "audit.file_ledger",
+        "audit.quarantine",
+        "audit.file_ledger_taken_once",
+        "audit.quarantine_by_file",
+        "audit.quarantine_open",
+    ]
     present = conn.execute("select count(to_regclass(n)) from unnest(%s::text[]) n", (names,)).fetchone()[0]
     if present != len(names):
         return False
@@ -211,18 +247,23 @@ def _up_to_date(conn: psycopg.Connection, feeds: list[Feed]) -> bool:
         "select c.relname, a.attname, format_type(a.atttypid, a.atttypmod) from pg_attribute a"
         " join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace"
         " where n.nspname = 'raw' and c.relname = any(%s) and a.attnum > 0 and not a.attisdropped",
-        ([f.id for f in feeds],)).fetchall()
+        ([f.id for f in feeds],),
+    ).fetchall()
     have = {(table, name): typ for table, name, typ in columns}
     if any((f.id, moved) in have for f in feeds for moved in MOVED_TO_LEDGER):
         return False
     if conn.execute("select to_regprocedure('audit.received_rows(text, text)') is null").fetchone()[0]:
         return False
-    if conn.execute("select count(*) from pg_attribute where attrelid = any(array['audit.file_ledger'::regclass,"
-                    " 'audit.quarantine'::regclass]) and attname = any(%s) and not attisdropped",
-                    (["load_xid", "corrected_by_sha256", "unit_uscc"],)).fetchone()[0] != 4:
+    if (
+        conn.execute(
+            "select count(*) from pg_attribute where attrelid = any(array['audit.file_ledger'::regclass,"
+            " 'audit.quarantine'::regclass]) and attname = any(%s) and not attisdropped",
+            (["load_xid", "corrected_by_sha256", "unit_uscc"],),
+        ).fetchone()[0]
+        != 4
+    ):
         return False
-    return all(have.get((f.id, name)) == typ.replace(" not null", "")
-               for f in feeds for name, typ in raw_columns(f))
+    return all(have.get((f.id, name)) == typ.replace(" not null", "") for f in feeds for name, typ in raw_columns(f))
 
 
 def ensure_schemas(conninfo: str, feed_ids: list[str] | None = None) -> None:
@@ -230,7 +271,7 @@ def ensure_schemas(conninfo: str, feed_ids: list[str] | None = None) -> None:
     contracts = feed_contracts.load_contracts()
     wanted = [contracts[f] for f in (feed_ids or contracts)]
     with psycopg.connect(conninfo) as conn:
-        if _up_to_date(conn, wanted):   # the usual case: one catalog query instead of ~20 DDL statements
+        if _up_to_date(conn, wanted):  # the usual case: one catalog query instead of ~20 DDL statements
             return
         # Serialise concurrent callers (one Airflow task per file may all call this at once):
         # `create ... if not exists` alone races on the catalog's unique indexes.
@@ -253,13 +294,23 @@ def _add_return_columns(conn: psycopg.Connection, contracts: dict) -> None:
     attributed to their feed's reporting unit (their rows' own units were not kept)."""
     for table, columns in (("quarantine", QUARANTINE_RETURNS), ("file_ledger", LEDGER_RETURNS)):
         for name, typ in columns:
-            conn.execute(sql.SQL("alter table {} add column if not exists {} {}").format(
-                sql.Identifier("audit", table), sql.Identifier(name), sql.SQL(typ)))
-        conn.execute(sql.SQL("update {} as t set unit = u.unit, unit_uscc = u.uscc"
-                             " from unnest(%s::text[], %s::text[], %s::text[]) as u(feed, unit, uscc)"
-                             " where t.feed = u.feed and t.unit_uscc is null").format(sql.Identifier("audit", table)),
-                     ([f.id for f in contracts.values()], [f.reporting_unit[0] for f in contracts.values()],
-                      [f.reporting_unit[1] for f in contracts.values()]))
+            conn.execute(
+                sql.SQL("alter table {} add column if not exists {} {}").format(
+                    sql.Identifier("audit", table), sql.Identifier(name), sql.SQL(typ)
+                )
+            )
+        conn.execute(
+            sql.SQL(
+                "update {} as t set unit = u.unit, unit_uscc = u.uscc"
+                " from unnest(%s::text[], %s::text[], %s::text[]) as u(feed, unit, uscc)"
+                " where t.feed = u.feed and t.unit_uscc is null"
+            ).format(sql.Identifier("audit", table)),
+            (
+                [f.id for f in contracts.values()],
+                [f.reporting_unit[0] for f in contracts.values()],
+                [f.reporting_unit[1] for f in contracts.values()],
+            ),
+        )
     conn.execute(QUARANTINE_OPEN_INDEX)
 
 

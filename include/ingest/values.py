@@ -5,6 +5,7 @@ XLSX) already known to be non-blank, and returns the normalised value as text re
 (dates ISO, money plain decimal, flags `t`/`f`), or raises `Bad(rule, problem)`. This is the hot
 path of the ingest: per-row Python work is the cost, so the common shapes take a fast path.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -54,12 +55,14 @@ def cell_text(value) -> str:
 
 # --- dates and months -------------------------------------------------------------------------
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
-                   r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
+_DATE = re.compile(
+    r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+)
 _COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
 _MONTH = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?")
 _COMPACT_MONTH = re.compile(r"(\d{4})(\d{2})")
-_EXCEL_EPOCH = dt.date(1899, 12, 30)   # serial 1 = 1900-01-01 (Excel's 1900 leap-year bug included)
+_EXCEL_EPOCH = dt.date(1899, 12, 30)  # serial 1 = 1900-01-01 (Excel's 1900 leap-year bug included)
 _MIN_YEAR, _MAX_YEAR = 1900, 2100
 
 
@@ -75,7 +78,7 @@ def _make_date(y: str, m: str, d: str, text: str) -> dt.date:
 
 def _excel_serial(value) -> dt.date:
     # A number in a date column: Excel stored the date as a serial without a date format.
-    if isinstance(value, bool) or not 1 <= value < 73051:   # up to 2099-12-31
+    if isinstance(value, bool) or not 1 <= value < 73051:  # up to 2099-12-31
         raise Bad("date", f"{value!r} is not a date")
     return _EXCEL_EPOCH + dt.timedelta(days=int(value))
 
@@ -93,7 +96,8 @@ def parse_date(value) -> dt.date:
             raise Bad("date", f"year {value.year} is out of range {_MIN_YEAR}–{_MAX_YEAR}")
         m = _DATE.fullmatch(text) or _COMPACT_DATE.fullmatch(text)
         if m:
-            return _make_date(*m.groups(), text)
+            year, month, day = m.groups()
+            return _make_date(year, month, day, text)
         raise Bad("date", f"{text!r} is not a date (write 2022-03-05, 2022/3/5, 2022年3月5日 or 20220305)")
     if isinstance(value, dt.datetime):
         return value.date()
@@ -152,7 +156,7 @@ def _bad_money(value):
     raise Bad("money", f"{value!r} is not an amount")
 
 
-_BIGINT = 2 ** 63
+_BIGINT = 2**63
 
 
 def _in_range(number: int, shown) -> str:
@@ -177,8 +181,20 @@ def to_int(value) -> str:
     raise Bad("int", f"{value!r} is not a whole number")
 
 
-_FLAGS = {"是": "t", "否": "f", "Y": "t", "N": "f", "YES": "t", "NO": "f", "1": "t", "0": "f",
-          "TRUE": "t", "FALSE": "f", "T": "t", "F": "f"}
+_FLAGS = {
+    "是": "t",
+    "否": "f",
+    "Y": "t",
+    "N": "f",
+    "YES": "t",
+    "NO": "f",
+    "1": "t",
+    "0": "f",
+    "TRUE": "t",
+    "FALSE": "f",
+    "T": "t",
+    "F": "f",
+}
 
 
 def to_flag(value) -> str:
@@ -214,8 +230,11 @@ def to_id(value) -> str:
     code = normalise_code(value)
     if codes.ric_problem(code) is None or codes.uscc_problem(code) is None:
         return code
-    raise Bad("id_check", f"{code!r} is neither a valid resident ID (GB 11643: "
-                          f"{codes.ric_problem(code)}) nor a valid USCC (GB 32100: {codes.uscc_problem(code)})")
+    raise Bad(
+        "id_check",
+        f"{code!r} is neither a valid resident ID (GB 11643: "
+        f"{codes.ric_problem(code)}) nor a valid USCC (GB 32100: {codes.uscc_problem(code)})",
+    )
 
 
 def id_kind(code: str) -> str:
@@ -237,12 +256,20 @@ def make_converter(column: Column):
                 if not pattern.search(text):
                     raise Bad("pattern", f"{text!r} does not match {hint}")
                 return text
+
             return text_with_pattern
         return clean_text
     if column.type == "enum":
         return _enum_converter(column)
-    return {"date": to_date, "month": to_month, "money": to_money, "int": to_int, "flag": to_flag,
-            "uscc": to_uscc, "id": to_id}[column.type]
+    return {
+        "date": to_date,
+        "month": to_month,
+        "money": to_money,
+        "int": to_int,
+        "flag": to_flag,
+        "uscc": to_uscc,
+        "id": to_id,
+    }[column.type]
 
 
 _MULTI_SPLIT = re.compile(r"\s*[;,、]\s*")
@@ -272,6 +299,7 @@ def _enum_converter(column: Column):
         if not chosen:
             raise Bad("enum", f"{clean_text(value)!r} names no value of {listing}")
         return column.separator.join(chosen)
+
     return many
 
 

@@ -12,11 +12,12 @@ record as wide as the header" (a quoted line break, a short or long row, a lone 
 the file goes through Python's csv module instead, from that block's first record on: row
 numbers stay as a person counts them.
 """
+
 from __future__ import annotations
 
 import csv
 import io
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -29,10 +30,10 @@ from include.ingest.checks import ELIDED, RowChecker, received_array_head
 from include.ingest.readers import Delivery, FileRejected, Fingerprint, _blank_row
 from include.ingest.values import Bad
 
-BLOCK_BYTES = 4 << 20          # bytes parsed at a time: bounded memory whatever the file size
+BLOCK_BYTES = 4 << 20  # bytes parsed at a time: bounded memory whatever the file size
 FIRST_BLOCK_BYTES = 256 << 10  # a small first block: the server starts its share of the work sooner
-MIN_BLOCKS = 16                # a smaller file in smaller blocks: the server's share overlaps to the end
-HEAD_BYTES = 1 << 20           # the title rows and the header must lie within this
+MIN_BLOCKS = 16  # a smaller file in smaller blocks: the server's share overlaps to the end
+HEAD_BYTES = 1 << 20  # the title rows and the header must lie within this
 FAST_ENCODINGS = ("utf-8", "utf-8-sig", "gb18030")
 
 # What Python's str.isspace() calls whitespace, as an RE2 class (\s in RE2 is ASCII only).
@@ -70,20 +71,34 @@ def data_offset(path, encoding: str, delimiter: str, header_row: int) -> int | N
     return len(text) if len(records) == header_row else None
 
 
-def blocks(path, encoding: str, delimiter: str, width: int, offset: int, first_number: int,
-           file_name: str, chunk_rows: int) -> Iterator[tuple[str, int, object]]:
+def blocks(
+    path, encoding: str, delimiter: str, width: int, offset: int, first_number: int, file_name: str, chunk_rows: int
+) -> Iterator[tuple[str, int, object]]:
     """("arrow", number of the first record, pyarrow.Table of `width` string columns) per block;
     after the first irregular block, ("rows", 0, [(number, cells)]) batches of up to `chunk_rows`
     from Python's csv."""
     names = [f"c{i}" for i in range(width)]
-    invalid = []
+    invalid: list = []
+
+    def skip_invalid(row) -> str:
+        invalid.append(row)
+        return "skip"
+
     read_options = pacsv.ReadOptions(column_names=names, block_size=BLOCK_BYTES + HEAD_BYTES, use_threads=False)
-    parse_options = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=False,
-                                       invalid_row_handler=lambda row: invalid.append(row) or "skip")
+    parse_options = pacsv.ParseOptions(
+        delimiter=delimiter,
+        newlines_in_values=True,
+        ignore_empty_lines=False,
+        invalid_row_handler=skip_invalid,
+    )
     # check_utf8=False: the fingerprint validated every byte of a UTF-8 file (a fifth of the parse),
     # and GB18030 blocks are transcoded by Python's codec.
-    convert_options = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False,
-                                           quoted_strings_can_be_null=False, check_utf8=False)
+    convert_options = pacsv.ConvertOptions(
+        column_types={n: pa.string() for n in names},
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+        check_utf8=False,
+    )
     transcode = encoding not in ("utf-8", "utf-8-sig")
     number = first_number
     with path.open("rb") as f:
@@ -98,16 +113,19 @@ def blocks(path, encoding: str, delimiter: str, width: int, offset: int, first_n
             if not data:
                 return
             cut = data.rfind(b"\n") + 1 if chunk else len(data)
-            if cut == 0:               # one line longer than a block: read on
+            if cut == 0:  # one line longer than a block: read on
                 carry = data
                 continue
             block, carry = data[:cut], data[cut:]
             lines = block.count(b"\n") + (not block.endswith(b"\n"))
             table = None
             try:
-                table = pacsv.read_csv(pa.py_buffer(block.decode(encoding).encode() if transcode else block),
-                                       read_options=read_options, parse_options=parse_options,
-                                       convert_options=convert_options)
+                table = pacsv.read_csv(
+                    pa.py_buffer(block.decode(encoding).encode() if transcode else block),
+                    read_options=read_options,
+                    parse_options=parse_options,
+                    convert_options=convert_options,
+                )
             except (pa.ArrowInvalid, UnicodeDecodeError):
                 pass
             if table is None or invalid or table.num_rows != lines:
@@ -119,23 +137,25 @@ def blocks(path, encoding: str, delimiter: str, width: int, offset: int, first_n
             offset += len(block)
 
 
-def _python_rows(path, encoding: str, delimiter: str, offset: int, number: int, file_name: str,
-                 chunk_rows: int):
-    decoding = "utf-8" if encoding == "utf-8-sig" else encoding   # the BOM lies before `offset`
+def _python_rows(path, encoding: str, delimiter: str, offset: int, number: int, file_name: str, chunk_rows: int):
+    decoding = "utf-8" if encoding == "utf-8-sig" else encoding  # the BOM lies before `offset`
     with path.open("rb") as raw:
         raw.seek(offset)
         text = io.TextIOWrapper(raw, encoding=decoding, newline="")
         reader = csv.reader(text, delimiter=delimiter, strict=False)
         batch = []
+        row_number = number
         try:
-            for number, cells in enumerate(reader, start=number):
+            for row_number, cells in enumerate(reader, start=number):
                 if not _blank_row(cells):
-                    batch.append((number, cells))
+                    batch.append((row_number, cells))
                     if len(batch) >= chunk_rows:
                         yield "rows", 0, batch
                         batch = []
         except csv.Error as exc:
-            raise FileRejected(f"{file_name}, row {number + 1}: the CSV is malformed ({exc}); rule: csv_syntax") from None
+            raise FileRejected(
+                f"{file_name}, row {row_number + 1}: the CSV is malformed ({exc}); rule: csv_syntax"
+            ) from None
         if batch:
             yield "rows", 0, batch
 
@@ -155,7 +175,7 @@ def _column_bytes(column: pa.Array) -> np.ndarray:
     if not len(column) or data is None:
         return np.zeros(0, dtype=np.uint8)
     offsets = np.frombuffer(column.buffers()[1], dtype=np.int32, count=len(column) + 1, offset=column.offset * 4)
-    return np.frombuffer(data, dtype=np.uint8)[offsets[0]:offsets[-1]]
+    return np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]
 
 
 def _may_hold_special(column: pa.Array) -> bool:
@@ -170,11 +190,15 @@ def _may_hold_special(column: pa.Array) -> bool:
         return False
     padded = np.concatenate([data, np.zeros(2, dtype=np.uint8)])
     first, second, third = padded[leads], padded[leads + 1], padded[leads + 2]
-    return bool((((first == 0xEF) & ((second == 0xBC) | (second == 0xBD)))
-                 | ((first == 0xC2) & ((second == 0x85) | (second == 0xA0)))
-                 | ((first == 0xE1) & (second == 0x9A))
-                 | ((first == 0xE2) & ((second == 0x80) | (second == 0x81)))
-                 | ((first == 0xE3) & (second == 0x80) & (third == 0x80))).any())
+    return bool(
+        (
+            ((first == 0xEF) & ((second == 0xBC) | (second == 0xBD)))
+            | ((first == 0xC2) & ((second == 0x85) | (second == 0xA0)))
+            | ((first == 0xE1) & (second == 0x9A))
+            | ((first == 0xE2) & ((second == 0x80) | (second == 0x81)))
+            | ((first == 0xE3) & (second == 0x80) & (third == 0x80))
+        ).any()
+    )
 
 
 def _rows_holding_nul(columns: list[pa.Array], n: int) -> np.ndarray:
@@ -215,8 +239,9 @@ class ColumnarChecker:
         self.id_positions = checker.id_columns
         self.rules = feed.rules
         self.index = checker.index
-        self.rule_columns = {checker.index[c] for r in feed.rules
-                             for c in (r.column, r.category_column, *r.when, *r.unless) if c}
+        self.rule_columns = {
+            checker.index[c] for r in feed.rules for c in (r.column, r.category_column, *r.when, *r.unless) if c
+        }
 
     def usable(self) -> bool:
         """False once the Python path widened the file: its rows then carry more cells."""
@@ -245,10 +270,10 @@ class ColumnarChecker:
         pieces.add(self.checker.row_start)
         pieces.add(_int4_fields(numbers))
         bad, normalised = np.zeros(n, dtype=bool), {}
-        received: list = [None] * len(columns)   # per file column: its `_received` elements, when not the cells
+        received: list = [None] * len(columns)  # per file column: its `_received` elements, when not the cells
         elidable = self.checker.elidable
-        for i, ((name, pos, _), cache, kind) in enumerate(zip(self.checker.plan, self.checker.caches, self.types)):
-            if pos is None:   # an optional column the file does not have
+        for i, ((_name, pos, _), cache, kind) in enumerate(zip(self.checker.plan, self.checker.caches, self.types)):
+            if pos is None:  # an optional column the file does not have
                 pieces.add(pgbinary.NULL)
                 continue
             column = columns[pos]
@@ -266,7 +291,7 @@ class ColumnarChecker:
             pieces.add(self._id_fields(i, columns, normalised.get(i)))
         if self.rules:
             bad |= self._rules_broken(columns, normalised, n)
-        if self.checker.screen_nul:   # only files whose bytes hold a NUL
+        if self.checker.screen_nul:  # only files whose bytes hold a NUL
             bad |= _rows_holding_nul(columns, n)
         self._received(columns, received, pieces, n)
         rows = pieces.join()
@@ -275,16 +300,16 @@ class ColumnarChecker:
             rows = pc.filter(rows, pa.array(~bad))
         return rows, problem_rows
 
-    def _text(self, column: pa.Array, pos: int, cache, pieces: "_Pieces"):
+    def _text(self, column: pa.Array, pos: int, cache, pieces: _Pieces):
         """Text cells clean_text() leaves unchanged are stored as they are (and not again in
         `_received`); the rest go through it. (rows with a problem or None, `_received` elements)."""
         if _may_hold_special(column):
-            clean = pc.and_not(pc.match_substring_regex(column, _CLEAN_TEXT),
-                               pc.match_substring_regex(column, _FULLWIDTH))
-        else:   # only ASCII whitespace can make a cell unclean: at its edges, or the whole cell
+            clean = pc.and_not(
+                pc.match_substring_regex(column, _CLEAN_TEXT), pc.match_substring_regex(column, _FULLWIDTH)
+            )
+        else:  # only ASCII whitespace can make a cell unclean: at its edges, or the whole cell
             length = pc.binary_length(column)
-            clean = pc.and_(pc.equal(pc.binary_length(pc.ascii_trim(column, _ASCII_WS)), length),
-                            pc.greater(length, 0))
+            clean = pc.and_(pc.equal(pc.binary_length(pc.ascii_trim(column, _ASCII_WS)), length), pc.greater(length, 0))
         if pc.all(clean).as_py() is not False:
             pieces.add(_lengths(column))
             pieces.add(column.cast(pa.binary()))
@@ -292,11 +317,15 @@ class ColumnarChecker:
         others = pc.invert(clean)
         values = pc.filter(column, others).to_pylist()
         cache.fill(values)
-        field = pc.replace_with_mask(_with_length(column), others, pa.array([cache.enc[v] for v in values], pa.binary()))
+        field = pc.replace_with_mask(
+            _with_length(column), others, pa.array([cache.enc[v] for v in values], pa.binary())
+        )
         pieces.add(field)
         elements = pc.replace_with_mask(
-            pc.if_else(clean, pa.scalar(ELIDED, pa.binary()), pa.scalar(b"", pa.binary())), others,
-            pa.array(self.checker.received_elements(pos, values), pa.binary()))
+            pc.if_else(clean, pa.scalar(ELIDED, pa.binary()), pa.scalar(b"", pa.binary())),
+            others,
+            pa.array(self.checker.received_elements(pos, values), pa.binary()),
+        )
         bad = np.zeros(len(column), dtype=bool)
         if cache.bad:
             bad[np.flatnonzero(others.to_numpy(zero_copy_only=False))] = [v in cache.bad for v in values]
@@ -326,7 +355,7 @@ class ColumnarChecker:
     def _rules_broken(self, columns: list[pa.Array], normalised: dict, n: int) -> np.ndarray:
         """Rows that break a rule (error or warning): they go to the per-row path, which writes
         the messages and loads the rows that only have warnings."""
-        for i in self.rule_columns:   # a text column in a rule: its distinct values too
+        for i in self.rule_columns:  # a text column in a rule: its distinct values too
             pos = self.checker.plan[i][1]
             if i not in normalised and pos is not None:
                 encoded = pc.dictionary_encode(columns[pos])
@@ -338,15 +367,20 @@ class ColumnarChecker:
             i = self.index[rule.column]
             value = self._per_row(normalised, i, n)
             if rule.rule == "required_unless":
-                broken |= (value == None) & self._known(normalised, rule.unless, n) & ~self._holds(normalised, rule.unless, n)  # noqa: E711
+                missing = value == None  # noqa: E711 (numpy: elementwise)
+                broken |= missing & self._known(normalised, rule.unless, n) & ~self._holds(normalised, rule.unless, n)
             elif rule.rule == "required_if":
                 broken |= (value == None) & self._holds(normalised, rule.when, n)  # noqa: E711
             elif rule.rule == "id_is_person_if":
                 person = self._per_row(normalised, i, n, lambda v: v is not None and values.id_kind(v) == "person")
                 broken |= (value != None) & self._holds(normalised, rule.when, n) & ~person.astype(bool)  # noqa: E711
             elif rule.rule == "category_matches_uscc":
-                expected = self._per_row(normalised, i, n, lambda v: v and (
-                    "个体工商户" if codes.is_individual_business(v) else "法人及非法人组织"))
+                expected = self._per_row(
+                    normalised,
+                    i,
+                    n,
+                    lambda v: v and ("个体工商户" if codes.is_individual_business(v) else "法人及非法人组织"),
+                )
                 category = self._per_row(normalised, self.index[rule.category_column], n)
                 broken |= (value != None) & (category != None) & (expected != category)  # noqa: E711
         return broken
@@ -375,8 +409,9 @@ class ColumnarChecker:
     def _holds(self, normalised: dict, cond: dict, n: int) -> np.ndarray:
         holds = np.ones(n, dtype=bool)
         for column, accepted in cond.items():
-            holds &= self._per_row(normalised, self.index[column], n,
-                                   lambda v, accepted=accepted: v in accepted).astype(bool)
+            holds &= self._per_row(
+                normalised, self.index[column], n, lambda v, accepted=accepted: v in accepted
+            ).astype(bool)
         return holds
 
     def _id_fields(self, i: int, columns, normalised) -> pa.Array | pa.Scalar:
@@ -386,22 +421,22 @@ class ColumnarChecker:
         per_value = [self.checker.id_fields(cache.map[v]) for v in distinct]
         return pa.array(per_value, pa.binary()).take(encoded.indices)
 
-    def _received(self, columns: list[pa.Array], received: list, pieces: "_Pieces", n: int) -> None:
+    def _received(self, columns: list[pa.Array], received: list, pieces: _Pieces, n: int) -> None:
         """The `_received` field: a binary `text[]`, the cells in file order, `ELIDED` where the
         cell is its raw column's canonical text; NULL for a row of elided cells only (as
         `RowChecker._received`). Its length is the constant parts' plus the cells'."""
-        if all(e is ELIDED for e in received):   # the usual regular delivery: nothing to store
+        if all(e is ELIDED for e in received):  # the usual regular delivery: nothing to store
             pieces.add(pgbinary.NULL)
             return
         parts = _Pieces()
         parts.add(received_array_head(len(columns)))
         for column, elements in zip(columns, received):
-            if elements is None:   # a column stored as received: the cells themselves
+            if elements is None:  # a column stored as received: the cells themselves
                 parts.add(_lengths(column))
                 parts.add(column.cast(pa.binary()))
             else:
                 parts.add(elements)
-        if any(e is None for e in received):   # some cell is always stored: no row is all elided
+        if any(e is None for e in received):  # some cell is always stored: no row is all elided
             pieces.add(_be32(parts.lengths(n)))
             pieces.extend(parts)
             return
@@ -428,7 +463,7 @@ class _Pieces:
                 return
         self.items.append(item)
 
-    def extend(self, other: "_Pieces") -> None:
+    def extend(self, other: _Pieces) -> None:
         for item in other.items:
             self.add(item)
 
@@ -457,13 +492,13 @@ class Rows:
         return len(self.rows)
 
     def payload(self) -> memoryview:
-        offsets = np.frombuffer(self.rows.buffers()[1], dtype=np.int32, count=len(self.rows) + 1,
-                                offset=self.rows.offset * 4)
-        return memoryview(self.rows.buffers()[2])[offsets[0]:offsets[-1]]
+        offsets = np.frombuffer(
+            self.rows.buffers()[1], dtype=np.int32, count=len(self.rows) + 1, offset=self.rows.offset * 4
+        )
+        return memoryview(self.rows.buffers()[2])[offsets[0] : offsets[-1]]
 
 
 def python_cells(columns: list[pa.Array], indices: np.ndarray) -> list[list]:
     """The cells of some rows as Python lists, for the per-row path."""
     taken = [pc.take(c, pa.array(indices)).to_pylist() for c in columns]
     return [list(cells) for cells in zip(*taken)]
-

@@ -3,6 +3,7 @@
 `run_gate` is the one entry point; Great Expectations itself is imported only when a gate runs,
 so importing this package (e.g. while Airflow parses DAG files) stays cheap.
 """
+
 from include.quality.gate import CHECKPOINTS, GateBlocked, GateResult, raise_if_blocked, run_gate
 from include.quality.suites import Suite, load_suites
 

@@ -1,4 +1,5 @@
 """`audit.gate_results`: one row per expectation per gate run, for the people who run the pipeline."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -40,8 +41,7 @@ def run_ddl(conn: psycopg.Connection, ddl: str) -> None:
                 for statement in filter(str.strip, ddl.split(";")):
                     conn.execute(statement)
             return
-        except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateObject,
-                psycopg.errors.DuplicateSchema):
+        except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateObject, psycopg.errors.DuplicateSchema):
             if attempt == 2:
                 raise
 
@@ -50,11 +50,21 @@ def ensure_gate_results(conn: psycopg.Connection) -> None:
     run_ddl(conn, GATE_RESULTS_DDL)
 
 
-def record(conn: psycopg.Connection, run_id: str, as_of: dt.date, checkpoint: str,
-           results: list[dict]) -> None:
+def record(conn: psycopg.Connection, run_id: str, as_of: dt.date, checkpoint: str, results: list[dict]) -> None:
     rows = [
-        (run_id, position, as_of, checkpoint, r["table"], r["expectation"], r.get("description"),
-         r.get("column"), r["severity"], r["success"], Jsonb(r.get("observed")))
+        (
+            run_id,
+            position,
+            as_of,
+            checkpoint,
+            r["table"],
+            r["expectation"],
+            r.get("description"),
+            r.get("column"),
+            r["severity"],
+            r["success"],
+            Jsonb(r.get("observed")),
+        )
         for position, r in enumerate(results, start=1)
     ]
     with conn.transaction(), conn.cursor() as cur:
@@ -94,13 +104,15 @@ def snapshot_xmin(conn: psycopg.Connection) -> int:
 
 def watermarks(conn: psycopg.Connection, checkpoint: str) -> dict[str, tuple[int, dt.date]]:
     """table -> (xmin, as_of) of the last run of `checkpoint` that passed for that table."""
-    rows = conn.execute("select table_name, snapshot_xmin::text, as_of from audit.gate_watermarks "
-                        "where checkpoint = %s", (checkpoint,)).fetchall()
+    rows = conn.execute(
+        "select table_name, snapshot_xmin::text, as_of from audit.gate_watermarks where checkpoint = %s", (checkpoint,)
+    ).fetchall()
     return {table: (int(xmin), as_of) for table, xmin, as_of in rows}
 
 
-def advance_watermarks(conn: psycopg.Connection, checkpoint: str, tables: list[str], xmin: int,
-                       as_of: dt.date, run_id: str) -> None:
+def advance_watermarks(
+    conn: psycopg.Connection, checkpoint: str, tables: list[str], xmin: int, as_of: dt.date, run_id: str
+) -> None:
     with conn.transaction(), conn.cursor() as cur:
         cur.executemany(
             "insert into audit.gate_watermarks (checkpoint, table_name, snapshot_xmin, as_of, run_id) "

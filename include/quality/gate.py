@@ -15,6 +15,7 @@ records a new one, read before validating, for each table that passes. No waterm
 AS_OF, or no `_load_xid` column: the whole table. Expectations about the table as a whole (row
 counts, column sets, uniqueness across old and new rows) always see the whole table.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,8 +23,9 @@ import json
 import math
 import os
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable, TypedDict
+from typing import TypedDict
 
 import psycopg
 from psycopg import sql
@@ -39,8 +41,13 @@ CHECKPOINTS = ("raw", "staging", "publication")
 # Overrides of the row-count bands written in the suites, e.g. CREDIT_GATE_ROW_BAND_WARNING=0.2.
 ROW_BAND_ENV = "CREDIT_GATE_ROW_BAND_{severity}"
 # GX result keys that only repeat the batch or are empty noise in the audit table.
-_OBSERVED_SKIP = {"partial_unexpected_index_list", "unexpected_index_list", "unexpected_index_query",
-                  "unexpected_list", "details"}
+_OBSERVED_SKIP = {
+    "partial_unexpected_index_list",
+    "unexpected_index_list",
+    "unexpected_index_query",
+    "unexpected_list",
+    "details",
+}
 
 
 class GateResult(TypedDict):
@@ -54,10 +61,18 @@ class GateResult(TypedDict):
     docs_path: str | None
 
 
-def run_gate(conninfo: str, checkpoint: str, as_of: dt.date, docs_dir: Path, *,
-             tables: Iterable[str] | None = None, expectations_dir: Path | None = None,
-             scope: dict[str, dict] | None = None, incremental: bool = False,
-             watermark: int | None = None) -> GateResult:
+def run_gate(
+    conninfo: str,
+    checkpoint: str,
+    as_of: dt.date,
+    docs_dir: Path,
+    *,
+    tables: Iterable[str] | None = None,
+    expectations_dir: Path | None = None,
+    scope: dict[str, dict] | None = None,
+    incremental: bool = False,
+    watermark: int | None = None,
+) -> GateResult:
     """Validate the tables of `checkpoint` and record the outcome.
 
     `tables` narrows the run to some of the checkpoint's tables (e.g. `["raw.tax"]` right after
@@ -81,8 +96,11 @@ def run_gate(conninfo: str, checkpoint: str, as_of: dt.date, docs_dir: Path, *,
             audit.ensure_gate_watermarks(conn)
             watermark = _watermark(conn) if watermark is None else watermark
             _since_last_pass(conn, checkpoint, present, as_of, scopes, notes_by_table)
-        queries = {t: scoping.query(*t.split(".", 1), spec).as_string(conn)
-                   for t, spec in scopes.items() if not scoping.is_empty(spec)}
+        queries = {
+            t: scoping.query(t.split(".", 1)[0], t.split(".", 1)[1], spec).as_string(conn)
+            for t, spec in scopes.items()
+            if not scoping.is_empty(spec)
+        }
     missing = [s for s in suites if s not in present]
     skipped = [s for s in present if scoping.is_empty(scopes.get(s.qualified_table, {}))]
     to_validate = [s for s in present if s not in skipped]
@@ -91,22 +109,29 @@ def run_gate(conninfo: str, checkpoint: str, as_of: dt.date, docs_dir: Path, *,
     docs_path = None
     if to_validate:
         site = Path(docs_dir) / checkpoint
-        results, docs_path = _validate(conninfo, checkpoint, to_validate, parameters, notes, run_id, site,
-                                       scopes, queries, notes_by_table)
+        results, docs_path = _validate(
+            conninfo, checkpoint, to_validate, parameters, notes, run_id, site, scopes, queries, notes_by_table
+        )
     results += [_skipped_result(s, scopes[s.qualified_table]) for s in skipped]
     results += [_missing_table_result(s) for s in missing]
 
     with psycopg.connect(conninfo, autocommit=True) as conn, conn.transaction():
         audit.record(conn, run_id, as_of, checkpoint, results)
         if incremental:
-            audit.advance_watermarks(conn, checkpoint, _passed_tables(to_validate, results),
-                                     watermark, as_of, run_id)
+            audit.advance_watermarks(conn, checkpoint, _passed_tables(to_validate, results), watermark, as_of, run_id)
 
     blocking = [r for r in results if not r["success"] and r["severity"] == "blocking"]
     warnings = [r for r in results if not r["success"] and r["severity"] == "warning"]
-    return GateResult(checkpoint=checkpoint, as_of=as_of.isoformat(), run_id=run_id,
-                      success=not blocking, blocking_failures=blocking, warnings=warnings,
-                      results=results, docs_path=str(docs_path) if docs_path else None)
+    return GateResult(
+        checkpoint=checkpoint,
+        as_of=as_of.isoformat(),
+        run_id=run_id,
+        success=not blocking,
+        blocking_failures=blocking,
+        warnings=warnings,
+        results=results,
+        docs_path=str(docs_path) if docs_path else None,
+    )
 
 
 def _checked_scopes(scope: dict[str, dict], suites: list[Suite]) -> dict[str, dict]:
@@ -117,8 +142,14 @@ def _checked_scopes(scope: dict[str, dict], suites: list[Suite]) -> dict[str, di
     return {table: scoping.check(table, spec) for table, spec in scope.items()}
 
 
-def _since_last_pass(conn: psycopg.Connection, checkpoint: str, present: list[Suite], as_of: dt.date,
-                     scopes: dict[str, dict], notes_by_table: dict[str, dict]) -> None:
+def _since_last_pass(
+    conn: psycopg.Connection,
+    checkpoint: str,
+    present: list[Suite],
+    as_of: dt.date,
+    scopes: dict[str, dict],
+    notes_by_table: dict[str, dict],
+) -> None:
     """Scope each table (not scoped by the caller) to rows loaded since its last passing gate."""
     marks = audit.watermarks(conn, checkpoint)
     for suite in present:
@@ -173,9 +204,11 @@ def _passed_tables(validated: list[Suite], results: list[dict]) -> list[str]:
 
 def _has_column(conn: psycopg.Connection, schema: str, table: str, column: str) -> bool:
     qualified = sql.Identifier(schema, table).as_string(conn)
-    return conn.execute("select exists (select 1 from pg_attribute where attrelid = to_regclass(%s) "
-                        "and attname = %s and attnum > 0 and not attisdropped)",
-                        (qualified, column)).fetchone()[0]
+    return conn.execute(
+        "select exists (select 1 from pg_attribute where attrelid = to_regclass(%s) "
+        "and attname = %s and attnum > 0 and not attisdropped)",
+        (qualified, column),
+    ).fetchone()[0]
 
 
 class GateBlocked(RuntimeError):
@@ -191,12 +224,16 @@ def raise_if_blocked(result: GateResult) -> None:
     """Raise GateBlocked naming each blocking failure; return quietly when the gate passed."""
     if result["success"]:
         return
-    lines = [f"  {f['table']}{'.' + f['column'] if f.get('column') else ''}: "
-             f"{f.get('description') or f['expectation']} (observed {f.get('observed')})"
-             for f in result["blocking_failures"]]
-    raise GateBlocked(f"quality gate {result['checkpoint']!r} for AS_OF {result['as_of']} blocked: "
-                      f"{len(lines)} blocking failure(s); data docs: {result.get('docs_path')}\n" + "\n".join(lines),
-                      result)
+    lines = [
+        f"  {f['table']}{'.' + f['column'] if f.get('column') else ''}: "
+        f"{f.get('description') or f['expectation']} (observed {f.get('observed')})"
+        for f in result["blocking_failures"]
+    ]
+    raise GateBlocked(
+        f"quality gate {result['checkpoint']!r} for AS_OF {result['as_of']} blocked: "
+        f"{len(lines)} blocking failure(s); data docs: {result.get('docs_path')}\n" + "\n".join(lines),
+        result,
+    )
 
 
 def _select(suites: list[Suite], tables: Iterable[str] | None) -> list[Suite]:
@@ -249,10 +286,13 @@ def _parameters(conn: psycopg.Connection, suites: list[Suite], as_of: dt.date) -
             parameters[meta["min_parameter"]] = low
             if "max_parameter" in meta:
                 parameters[meta["max_parameter"]] = high
-            notes[meta["min_parameter"]] = {"previous_table": meta["previous_table"],
-                                            "previous_row_count": previous, "band": band,
-                                            "allowed_min": low,
-                                            "allowed_max": high if "max_parameter" in meta else None}
+            notes[meta["min_parameter"]] = {
+                "previous_table": meta["previous_table"],
+                "previous_row_count": previous,
+                "band": band,
+                "allowed_min": low,
+                "allowed_max": high if "max_parameter" in meta else None,
+            }
     return parameters, notes
 
 
@@ -263,11 +303,20 @@ def _sqlalchemy_url(conninfo: str) -> str:
     parts = psycopg.conninfo.conninfo_to_dict(conninfo)
     host = parts.pop("host", None) or "127.0.0.1"
     port = parts.pop("port", None)
-    url = URL.create("postgresql+psycopg2", username=parts.pop("user", None),
-                     password=parts.pop("password", None), host=host,
-                     port=int(port) if port else None, database=parts.pop("dbname", None),
-                     query={k: str(v) for k, v in parts.items()})
+    url = URL.create(
+        "postgresql+psycopg2",
+        username=_text(parts.pop("user", None)),
+        password=_text(parts.pop("password", None)),
+        host=str(host),
+        port=int(port) if port else None,
+        database=_text(parts.pop("dbname", None)),
+        query={k: str(v) for k, v in parts.items()},
+    )
     return url.render_as_string(hide_password=False)
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)
 
 
 def _teach_sqlalchemy_xid8() -> None:
@@ -295,17 +344,29 @@ def _context(site_dir: Path):
     for name in list(context.list_data_docs_sites()):
         context.delete_data_docs_site(name)
     site_dir.mkdir(parents=True, exist_ok=True)
-    context.add_data_docs_site("quality", {
-        "class_name": "SiteBuilder",
-        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site_dir)},
-        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-    })
+    context.add_data_docs_site(
+        "quality",
+        {
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site_dir)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
     return context
 
 
-def _validate(conninfo: str, checkpoint: str, suites: list[Suite], parameters: dict, notes: dict,
-              run_id: str, site_dir: Path, scopes: dict[str, dict], queries: dict[str, str],
-              notes_by_table: dict[str, dict]) -> tuple[list[dict], Path]:
+def _validate(
+    conninfo: str,
+    checkpoint: str,
+    suites: list[Suite],
+    parameters: dict,
+    notes: dict,
+    run_id: str,
+    site_dir: Path,
+    scopes: dict[str, dict],
+    queries: dict[str, str],
+    notes_by_table: dict[str, dict],
+) -> tuple[list[dict], Path]:
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
 
@@ -313,8 +374,9 @@ def _validate(conninfo: str, checkpoint: str, suites: list[Suite], parameters: d
     context = _context(site_dir)
     # A scoped batch (a query) is read once into a temporary table, and every expectation runs on
     # that: the big table is scanned once, not once per expectation. Table assets are unaffected.
-    source = context.data_sources.add_postgres("warehouse", connection_string=_sqlalchemy_url(conninfo),
-                                               create_temp_table=True)
+    source = context.data_sources.add_postgres(
+        "warehouse", connection_string=_sqlalchemy_url(conninfo), create_temp_table=True
+    )
     definitions = []
     by_name: dict[str, tuple[Suite, dict | None]] = {}
     for suite in suites:
@@ -325,8 +387,10 @@ def _validate(conninfo: str, checkpoint: str, suites: list[Suite], parameters: d
         whole_note = notes_by_table.get(table)
         if spec:
             whole_note = {"rows": "all", "why": "a statement about the whole table"}
-        parts = [(" [new rows]", scoped, queries.get(table), {**(notes_by_table.get(table) or {})}),
-                 ("", whole, None, whole_note)]
+        parts = [
+            (" [new rows]", scoped, queries.get(table), {**(notes_by_table.get(table) or {})}),
+            ("", whole, None, whole_note),
+        ]
         for suffix, expectations, query, note in parts:
             if not expectations:
                 continue
@@ -337,16 +401,23 @@ def _validate(conninfo: str, checkpoint: str, suites: list[Suite], parameters: d
             else:
                 asset = source.add_table_asset(table, table_name=suite.table, schema_name=suite.schema)
                 batch = asset.add_batch_definition_whole_table("whole table")
-            definitions.append(context.validation_definitions.add(gx.ValidationDefinition(
-                name=name, data=batch, suite=_gx_suite(context, suite, name, expectations))))
+            definitions.append(
+                context.validation_definitions.add(
+                    gx.ValidationDefinition(name=name, data=batch, suite=_gx_suite(context, suite, name, expectations))
+                )
+            )
             by_name[name] = (suite, note)
-    gx_checkpoint = context.checkpoints.add(gx.Checkpoint(
-        name=checkpoint, validation_definitions=definitions,
-        actions=[gx.checkpoint.UpdateDataDocsAction(name="data docs", site_names=["quality"])],
-        result_format={"result_format": "SUMMARY"},
-    ))
-    outcome = gx_checkpoint.run(expectation_parameters=parameters,
-                                run_id=RunIdentifier(run_name=f"{checkpoint}-{run_id}"))
+    gx_checkpoint = context.checkpoints.add(
+        gx.Checkpoint(
+            name=checkpoint,
+            validation_definitions=definitions,
+            actions=[gx.checkpoint.UpdateDataDocsAction(name="data docs", site_names=["quality"])],
+            result_format={"result_format": "SUMMARY"},
+        )
+    )
+    outcome = gx_checkpoint.run(
+        expectation_parameters=parameters, run_id=RunIdentifier(run_name=f"{checkpoint}-{run_id}")
+    )
     results = []
     for validation in outcome.run_results.values():
         suite, note = by_name[validation.suite_name]

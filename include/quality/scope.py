@@ -24,6 +24,7 @@ Not every expectation can be judged on a subset of rows; `split` decides, per ex
   with `meta.scope = "rows"` — for uniqueness the table's unique index already enforces (dbt
   staging keys, `indexes: unique`): no new row can collide with an old one, the database refuses it.
 """
+
 from __future__ import annotations
 
 import re
@@ -34,8 +35,12 @@ SHA256 = re.compile(r"^[0-9a-f]{64}$")
 # The columns a scope may name, and how their condition is written.
 SCOPE_COLUMNS = ("_file_sha256", "_load_xid")
 
-ROW_LEVEL_PREFIXES = ("expect_column_values_", "expect_column_pair_values_", "expect_multicolumn_",
-                      "expect_select_column_values_")
+ROW_LEVEL_PREFIXES = (
+    "expect_column_values_",
+    "expect_column_pair_values_",
+    "expect_multicolumn_",
+    "expect_select_column_values_",
+)
 ROW_LEVEL_TYPES = {"unexpected_rows_expectation"}
 UNIQUENESS_TYPES = {"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"}
 
@@ -53,7 +58,9 @@ def check(table: str, spec: dict) -> dict:
         values = sorted(set(value)) if isinstance(value, (list, tuple, set, frozenset)) else None
         bad = [v for v in values or [] if not isinstance(v, str) or not SHA256.match(v)]
         if values is None or bad:
-            raise ScopeError(f"scope of {table}: _file_sha256 must be a list of sha256 hex digests; bad: {bad or value!r}")
+            raise ScopeError(
+                f"scope of {table}: _file_sha256 must be a list of sha256 hex digests; bad: {bad or value!r}"
+            )
         return {column: values}
     if column == "_load_xid":
         low = value.get("min") if isinstance(value, dict) else None

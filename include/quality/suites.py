@@ -6,6 +6,7 @@ every expectation's `meta.severity` says whether a failure blocks publication (`
 only reported (`warning`). Loading refuses a file that lacks either, so a suite cannot silently
 lose its severity in review.
 """
+
 from __future__ import annotations
 
 import json
@@ -55,10 +56,11 @@ def _check(path: Path, document: dict, checkpoint: str) -> Suite:
     for n, expectation in enumerate(document["expectations"], start=1):
         severity = (expectation.get("meta") or {}).get("severity")
         if severity not in SEVERITIES:
-            raise SuiteError(f"{path}: expectation #{n} ({expectation.get('type')}) has meta.severity "
-                             f"{severity!r}; it must be one of {SEVERITIES}")
-    return Suite(checkpoint=checkpoint, schema=meta["schema"], table=meta["table"], path=path,
-                 document=document)
+            raise SuiteError(
+                f"{path}: expectation #{n} ({expectation.get('type')}) has meta.severity "
+                f"{severity!r}; it must be one of {SEVERITIES}"
+            )
+    return Suite(checkpoint=checkpoint, schema=meta["schema"], table=meta["table"], path=path, document=document)
 
 
 def load_suites(checkpoint: str, expectations_dir: Path | None = None) -> list[Suite]:

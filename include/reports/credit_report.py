@@ -13,6 +13,7 @@ appears. Each report carries the publication it was made from, the data's as-of 
 it was made and a report number derived from the publication and the subject, so two reports of
 one publication have the same number.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,19 +41,27 @@ def _rows(conn: psycopg.Connection, query: str, params: tuple) -> list[dict]:
 
 
 def _publication(conn: psycopg.Connection) -> dict:
-    rows = _rows(conn, """select version, as_of, published_at from audit.publication_log
-                          order by published_at desc, version desc limit 1""", ())
+    rows = _rows(
+        conn,
+        """select version, as_of, published_at from audit.publication_log
+                          order by published_at desc, version desc limit 1""",
+        (),
+    )
     if not rows:
         raise ReportError("nothing is published yet: run the pipeline (make run) first")
     return rows[0]
 
 
 def _events(conn: psycopg.Connection, uscc: str, event_type: str, only_public: bool) -> list[dict]:
-    return _rows(conn, f"""select record_no, event_date, authority, content, publicity_start, publicity_end, status,
+    return _rows(
+        conn,
+        f"""select record_no, event_date, authority, content, publicity_start, publicity_end, status,
                                   under_objection, detail
                            from marts.credit_events
                            where uscc = %s and event_type = %s {"and is_public" if only_public else ""}
-                           order by event_date desc, record_no""", (uscc, event_type))
+                           order by event_date desc, record_no""",
+        (uscc, event_type),
+    )
 
 
 def subject_report(conninfo: str, uscc: str, made_at: dt.datetime | None = None) -> dict:
@@ -65,8 +74,10 @@ def subject_report(conninfo: str, uscc: str, made_at: dt.datetime | None = None)
             publication = _publication(conn)
             archive = _rows(conn, "select * from marts.subject_archive where uscc = %s", (code,))
             if not archive:
-                raise ReportError(f"no subject {code} in publication {publication['version']} "
-                                  f"(marts.subject_archive): check the code, or whether the registry delivered it")
+                raise ReportError(
+                    f"no subject {code} in publication {publication['version']} "
+                    f"(marts.subject_archive): check the code, or whether the registry delivered it"
+                )
             sections = {
                 "licences": _events(conn, code, "行政许可", only_public=True),
                 "penalties": _events(conn, code, "行政处罚", only_public=True),
@@ -93,8 +104,13 @@ def report_number(version: str, uscc: str) -> str:
 
 
 def render(report: dict) -> str:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     return env.get_template("credit_report.html.j2").render(**report)
 
 

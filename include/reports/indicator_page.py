@@ -12,6 +12,7 @@ Charts are plotly figures (offline: plotly.js is written beside the page as plot
 page opens from a file share with no network, and is interactive — hover for the numbers, zoom,
 download a PNG). Everything is read from the PUBLISHED schemas in one snapshot.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,7 +28,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 FOLDER = "indicators"
 PLOTLY_JS = "plotly.min.js"
 FONT = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
-COLUMNS = 3   # small multiples per row
+COLUMNS = 3  # small multiples per row
 
 
 class PageError(RuntimeError):
@@ -54,20 +55,38 @@ def read(conninfo: str, as_of: dt.date) -> dict:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True
         with conn.transaction():
-            publication = _rows(conn, """select version, as_of, published_at from audit.publication_log
+            publication = (
+                _rows(
+                    conn,
+                    """select version, as_of, published_at from audit.publication_log
                                          where as_of = %s order by published_at desc, version desc limit 1""",
-                                (as_of,)) if _exists(conn, "audit.publication_log") else []
+                    (as_of,),
+                )
+                if _exists(conn, "audit.publication_log")
+                else []
+            )
             if not publication or not _exists(conn, "marts.indicator_scorecard"):
                 raise PageError(f"nothing is published for AS_OF {as_of}: run the pipeline (make run) first")
-            scorecard = _rows(conn, """select indicator_id, indicator_name, numerator, denominator, value, target,
+            scorecard = _rows(
+                conn,
+                """select indicator_id, indicator_name, numerator, denominator, value, target,
                                               comparator, passed, note
                                        from marts.indicator_scorecard where as_of = %s and region_code = 'all'
-                                       order by indicator_id""", (as_of,))
-            trend = _rows(conn, """select as_of, indicator_id, indicator_name, value, target, comparator, passed
+                                       order by indicator_id""",
+                (as_of,),
+            )
+            trend = (
+                _rows(
+                    conn,
+                    """select as_of, indicator_id, indicator_name, value, target, comparator, passed
                                    from history.indicator_scorecard_history
                                    where level = 'jurisdiction' and region_code = 'all' and as_of <= %s
-                                   order by indicator_id, as_of""", (as_of,)) \
-                if _exists(conn, "history.indicator_scorecard_history") else []
+                                   order by indicator_id, as_of""",
+                    (as_of,),
+                )
+                if _exists(conn, "history.indicator_scorecard_history")
+                else []
+            )
             units = unit_rows(conn, as_of)
     return {"publication": publication[0], "scorecard": scorecard, "trend": trend, "units": units}
 
@@ -77,12 +96,16 @@ def unit_rows(conn: psycopg.Connection, as_of: dt.date) -> list[dict] | None:
     数据来源单位 and indicator); None when the publication has no such mart."""
     if not _exists(conn, "marts.unit_indicator_scorecard"):
         return None
-    return _rows(conn, """select unit, unit_uscc, month, indicator_id, indicator_name, numerator, denominator,
+    return _rows(
+        conn,
+        """select unit, unit_uscc, month, indicator_id, indicator_name, numerator, denominator,
                                  value, target, comparator, meets_target
                           from marts.unit_indicator_scorecard
                           where as_of = %s and month = (select max(month) from marts.unit_indicator_scorecard
                                                         where as_of = %s)
-                          order by indicator_id, unit_uscc""", (as_of, as_of))
+                          order by indicator_id, unit_uscc""",
+        (as_of, as_of),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -105,25 +128,47 @@ def trend_figure(trend: list[dict]):
         return None
     rows, cols = _grid(len(ids))
     names = {r["indicator_id"]: r["indicator_name"] for r in trend}
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"{i} {names[i]}" for i in ids],
-                        vertical_spacing=0.5 / rows, horizontal_spacing=0.06)
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=[f"{i} {names[i]}" for i in ids],
+        vertical_spacing=0.5 / rows,
+        horizontal_spacing=0.06,
+    )
     for k, indicator in enumerate(ids):
         series = [r for r in trend if r["indicator_id"] == indicator]
         row, col = divmod(k, cols)
         x = [r["as_of"].isoformat() for r in series]
-        fig.add_trace(go.Scatter(x=x, y=[_number(r["value"]) for r in series], mode="lines+markers",
-                                 name=indicator, legendgroup="value", showlegend=False,
-                                 marker={"color": ["#2e7d32" if r["passed"] else "#c62828" for r in series],
-                                         "size": 9},
-                                 line={"color": "#455a64"},
-                                 hovertemplate="%{x}<br>" + indicator + " = %{y}<extra></extra>"),
-                      row=row + 1, col=col + 1)
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=[_number(r["value"]) for r in series],
+                mode="lines+markers",
+                name=indicator,
+                legendgroup="value",
+                showlegend=False,
+                marker={"color": ["#2e7d32" if r["passed"] else "#c62828" for r in series], "size": 9},
+                line={"color": "#455a64"},
+                hovertemplate="%{x}<br>" + indicator + " = %{y}<extra></extra>",
+            ),
+            row=row + 1,
+            col=col + 1,
+        )
         # markers too: with one kept publication there is no line to draw, but the target shows
-        fig.add_trace(go.Scatter(x=x, y=[_number(r["target"]) for r in series], mode="lines+markers",
-                                 name=f"{indicator} 目标", showlegend=False, line={"dash": "dash", "color": "#9e9e9e"},
-                                 marker={"symbol": "line-ew-open", "size": 16, "color": "#9e9e9e"},
-                                 hovertemplate="目标 %{y}<extra></extra>"),
-                      row=row + 1, col=col + 1)
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=[_number(r["target"]) for r in series],
+                mode="lines+markers",
+                name=f"{indicator} 目标",
+                showlegend=False,
+                line={"dash": "dash", "color": "#9e9e9e"},
+                marker={"symbol": "line-ew-open", "size": 16, "color": "#9e9e9e"},
+                hovertemplate="目标 %{y}<extra></extra>",
+            ),
+            row=row + 1,
+            col=col + 1,
+        )
         fig.update_xaxes(type="category", row=row + 1, col=col + 1)
     fig.update_layout(height=260 * rows, margin={"t": 40, "b": 30, "l": 40, "r": 20}, font={"family": FONT, "size": 11})
     fig.update_annotations(font_size=12)
@@ -140,19 +185,30 @@ def unit_figure(units: list[dict]):
         return None
     rows, cols = _grid(len(ids))
     names = {r["indicator_id"]: r["indicator_name"] for r in units}
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"{i} {names[i]}" for i in ids],
-                        vertical_spacing=0.6 / rows, horizontal_spacing=0.06)
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=[f"{i} {names[i]}" for i in ids],
+        vertical_spacing=0.6 / rows,
+        horizontal_spacing=0.06,
+    )
     for k, indicator in enumerate(ids):
         bars = [r for r in units if r["indicator_id"] == indicator]
         row, col = divmod(k, cols)
         labels = [r["unit"] or r["unit_uscc"] for r in bars]
-        fig.add_trace(go.Bar(x=labels, y=[_number(r["value"]) for r in bars], name=indicator, showlegend=False,
-                             marker={"color": ["#2e7d32" if r["meets_target"] else "#c62828" for r in bars]},
-                             customdata=[[r["unit_uscc"], _number(r["numerator"]), _number(r["denominator"])]
-                                         for r in bars],
-                             hovertemplate="%{x}<br>%{customdata[0]}<br>%{y} (%{customdata[1]}/%{customdata[2]})"
-                                           "<extra></extra>"),
-                      row=row + 1, col=col + 1)
+        fig.add_trace(
+            go.Bar(
+                x=labels,
+                y=[_number(r["value"]) for r in bars],
+                name=indicator,
+                showlegend=False,
+                marker={"color": ["#2e7d32" if r["meets_target"] else "#c62828" for r in bars]},
+                customdata=[[r["unit_uscc"], _number(r["numerator"]), _number(r["denominator"])] for r in bars],
+                hovertemplate="%{x}<br>%{customdata[0]}<br>%{y} (%{customdata[1]}/%{customdata[2]})<extra></extra>",
+            ),
+            row=row + 1,
+            col=col + 1,
+        )
         targets = {_number(r["target"]) for r in bars if r["target"] is not None}
         if len(targets) == 1:
             fig.add_hline(y=targets.pop(), line_dash="dash", line_color="#9e9e9e", row=row + 1, col=col + 1)
@@ -164,8 +220,9 @@ def unit_figure(units: list[dict]):
 def _html(fig, div_id: str) -> str | None:
     if fig is None:
         return None
-    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
-                       config={"displaylogo": False, "responsive": True})
+    return fig.to_html(
+        full_html=False, include_plotlyjs=False, div_id=div_id, config={"displaylogo": False, "responsive": True}
+    )
 
 
 def number_text(value) -> str:
@@ -178,18 +235,26 @@ def number_text(value) -> str:
 
 
 def render(data: dict, made_at: dt.datetime | None = None) -> str:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["num"] = number_text
     units = data["units"]
     return env.get_template("indicator_page.html.j2").render(
-        publication=data["publication"], scorecard=data["scorecard"],
+        publication=data["publication"],
+        scorecard=data["scorecard"],
         kept=sorted({r["as_of"] for r in data["trend"]}),
         trend_chart=_html(trend_figure(data["trend"]), "trend"),
-        units=units, unit_month=units[0]["month"] if units else None,
+        units=units,
+        unit_month=units[0]["month"] if units else None,
         unit_chart=_html(unit_figure(units), "units") if units else None,
         made_at=(made_at or dt.datetime.now(settings.SHANGHAI)).strftime("%Y-%m-%d %H:%M:%S"),
-        plotly_js=PLOTLY_JS)
+        plotly_js=PLOTLY_JS,
+    )
 
 
 def _write(path: Path, text: str) -> None:

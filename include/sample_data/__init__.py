@@ -6,6 +6,7 @@ writes LANDING/<feed>/<file> for all eleven feeds and returns a summary: files a
 the exact count of every deliberate defect per feed, and the scenario counts the indicators should
 find (late reports, frequent offenders, ...). See docs/sample_data.md.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,8 +17,9 @@ from .rates import DEFAULT_SEED
 __all__ = ["write_sample", "DEFAULT_SEED"]
 
 
-def write_sample(landing: Path, subjects: int, as_of: dt.date, seed: int = DEFAULT_SEED,
-                 progress: bool = False) -> dict:
+def write_sample(
+    landing: Path, subjects: int, as_of: dt.date, seed: int = DEFAULT_SEED, progress: bool = False
+) -> dict:
     """Write the sample deliveries into `landing` (created if missing) and return the summary.
 
     The same (subjects, as_of, seed) always give the same bytes and modification times. Files of

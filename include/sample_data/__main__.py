@@ -2,11 +2,13 @@
 
 Prints the summary (JSON) on stdout, progress on stderr.
 """
+
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 import json
+import logging
 import sys
 import time
 from pathlib import Path
@@ -20,8 +22,12 @@ from .rates import DEFAULT_SEED
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m include.sample_data", description=__doc__)
     parser.add_argument("--subjects", type=int, default=2000, help="registry size (default 2000)")
-    parser.add_argument("--as-of", type=dt.date.fromisoformat, default=None,
-                        help="YYYY-MM-DD (default: AS_OF or today in Asia/Shanghai)")
+    parser.add_argument(
+        "--as-of",
+        type=dt.date.fromisoformat,
+        default=None,
+        help="YYYY-MM-DD (default: AS_OF or today in Asia/Shanghai)",
+    )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--landing", type=Path, default=None, help="default: LANDING_DIR or data/landing")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -30,10 +36,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--subjects must be at least 1")
     as_of = args.as_of or settings.as_of()
     landing = args.landing or settings.landing_dir()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     started = time.monotonic()
     summary = write_sample(landing, args.subjects, as_of, args.seed, progress=not args.quiet)
     print(json.dumps(summary, ensure_ascii=False, indent=2))
-    print(f"[sample-data] done in {time.monotonic() - started:.1f}s", file=sys.stderr)
+    logging.getLogger(__name__).info("[sample-data] done in %.1fs", time.monotonic() - started)
     return 0
 
 

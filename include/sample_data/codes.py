@@ -4,6 +4,7 @@ The generator needs valid codes by construction and deliberately broken ones on 
 the check characters and the "break it" helpers live here. The tests re-implement the checks
 independently from docs/spec/DOMAIN.md §1, so a mistake here cannot hide itself.
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -4,6 +4,7 @@
 required unless the subject is a natural person) are False here because the generator never blanks
 them on purpose.
 """
+
 from __future__ import annotations
 
 FEEDS: dict[str, list[tuple[str, str, str, bool]]] = {

@@ -5,6 +5,7 @@ purpose are not used by other feeds), penalties and licenses before the repairs,
 ledgers that refer to them. Each feed draws from its own seeded random stream, so changing one
 feed never changes another's bytes.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,15 +18,35 @@ from pathlib import Path
 from faker import Faker
 
 from . import rates
-from .columns import FEED_ORDER
 from .codes import USCC_PREFIX_BY_TYPE, make_authority_uscc, make_resident_id, make_uscc
-from .timeline import (Clock, add_months, month_end, month_start, months_up_to, quarter_end, quarter_of,
-                       years_before)
+from .columns import FEED_ORDER
+from .timeline import Clock, add_months, month_end, month_start, months_up_to, quarter_end, quarter_of, years_before
 from .workdays import add_workdays, deadline, holiday_soon
-from .world import (APPROVAL_OFFICE, BANKS, COMMITMENT_TYPES, COOP_WORDS, COURTS, CREDIT_OFFICE,
-                    DEBTOR_CIRCUMSTANCES, ENTERPRISE_SUFFIXES, GOVERNMENT_BODIES, INDUSTRIES, INTERMEDIATE_COURT, ITEMS,
-                    NAME_WORDS, PERSON_REGIONS, PUBLIC_INSTITUTIONS, REGIONS, SHOP_WORDS, SOCIAL_WORDS,
-                    TAX_RATING_WEIGHTS, UNITS, USAGES, UTILITY_PROVIDERS, VILLAGE_WORDS)
+from .world import (
+    APPROVAL_OFFICE,
+    BANKS,
+    COMMITMENT_TYPES,
+    COOP_WORDS,
+    COURTS,
+    CREDIT_OFFICE,
+    DEBTOR_CIRCUMSTANCES,
+    ENTERPRISE_SUFFIXES,
+    GOVERNMENT_BODIES,
+    INDUSTRIES,
+    INTERMEDIATE_COURT,
+    ITEMS,
+    NAME_WORDS,
+    PERSON_REGIONS,
+    PUBLIC_INSTITUTIONS,
+    REGIONS,
+    SHOP_WORDS,
+    SOCIAL_WORDS,
+    TAX_RATING_WEIGHTS,
+    UNITS,
+    USAGES,
+    UTILITY_PROVIDERS,
+    VILLAGE_WORDS,
+)
 from .writers import SHANGHAI, Delivery, Tally, pick_style, redeliver
 
 TYPES = list(rates.SUBJECT_TYPE_WEIGHTS)
@@ -85,9 +106,11 @@ class Generator:
         order = list(range(len(self.units)))
         unit_rng.shuffle(order)
         self.xlsx_units = set(order[: rates.XLSX_UNITS])
-        self.under_reporting = set(order[rates.XLSX_UNITS: rates.XLSX_UNITS + rates.UNDER_REPORTING_UNITS])
+        self.under_reporting = set(order[rates.XLSX_UNITS : rates.XLSX_UNITS + rates.UNDER_REPORTING_UNITS])
         # Filled by penalties/licenses for the feeds that refer to them.
-        self.ledger = defaultdict(lambda: [0, 0])  # (unit index, month) -> [licenses, penalties]
+        self.ledger: defaultdict[tuple, list[int]] = defaultdict(
+            lambda: [0, 0]
+        )  # (unit index, month) -> [licenses, penalties]
         self.repair_refs: list[dict] = []
         self.objection_refs: list[dict] = []
 
@@ -196,12 +219,15 @@ class Generator:
         if type_name in ("企业", "农民专业合作社"):
             capital = round(rng.choice([10, 50, 100, 200, 500, 1000, 3000, 5000]) * rng.uniform(0.5, 2), 2)
         return {
-            "uscc": s.uscc[i], "name": s.name[i], "subject_type": type_name,
+            "uscc": s.uscc[i],
+            "name": s.name[i],
+            "subject_type": type_name,
             "legal_rep": s.legal_rep[i] if type_name not in ("机关",) or rng.random() < 0.5 else None,
             "established_on": dt.date.fromordinal(s.established[i]),
             "status": STATUSES[s.status[i]],
             "closed_on": dt.date.fromordinal(s.closed[i]) if s.closed[i] else None,
-            "region_code": REGIONS[s.region[i]][0], "industry_code": industry,
+            "region_code": REGIONS[s.region[i]][0],
+            "industry_code": industry,
             "registered_capital": capital,
         }
 
@@ -227,17 +253,24 @@ class Generator:
 
     def pools(self) -> None:
         s = self.subjects
-        self.orgs = array("i", (i for i in range(len(s)) if s.ok[i] and s.status[i] == 0
-                                and s.type_name(i) not in ("机关", "事业单位")))
-        self.gov = {t: [i for i in range(len(s)) if s.ok[i] and s.status[i] == 0 and s.type_name(i) == t]
-                    for t in ("机关", "事业单位")}
+        self.orgs = array(
+            "i",
+            (i for i in range(len(s)) if s.ok[i] and s.status[i] == 0 and s.type_name(i) not in ("机关", "事业单位")),
+        )
+        self.gov = {
+            t: [i for i in range(len(s)) if s.ok[i] and s.status[i] == 0 and s.type_name(i) == t]
+            for t in ("机关", "事业单位")
+        }
 
     # -- tax -----------------------------------------------------------------------------------
     def write_tax(self) -> None:
         rng, s = self.rng("tax"), self.subjects
         taxed = {"企业", "个体工商户", "农民专业合作社", "其他"}
-        covered = [i for i in range(len(s)) if s.ok[i] and s.type_name(i) in taxed
-                   and self.unit_hash(i, 1) < rates.TAX_COVERAGE]
+        covered = [
+            i
+            for i in range(len(s))
+            if s.ok[i] and s.type_name(i) in taxed and self.unit_hash(i, 1) < rates.TAX_COVERAGE
+        ]
         ratings, rating_weights = list(TAX_RATING_WEIGHTS), list(TAX_RATING_WEIGHTS.values())
         for m in self.months:
             end = month_end(m)
@@ -279,8 +312,14 @@ class Generator:
         major = self.unit_hash(i, 4) < rates.TAX_MAJOR_VIOLATION_SUBJECTS and m.year >= self.as_of.year - 1
         code, district, city, _ = REGIONS[s.region[i]]
         return {
-            "uscc": s.uscc[i], "name": s.name[i], "period": m, "tax_due": due, "tax_paid": paid,
-            "arrears": arrears, "credit_rating": rating, "rating_year": str(rating_year) if rating else None,
+            "uscc": s.uscc[i],
+            "name": s.name[i],
+            "period": m,
+            "tax_due": due,
+            "tax_paid": paid,
+            "arrears": arrears,
+            "credit_rating": rating,
+            "rating_year": str(rating_year) if rating else None,
             "major_violation": major if (major or rng.random() < 0.7) else None,
             "authority": f"国家税务总局{city}{district}税务局",
         }
@@ -317,9 +356,15 @@ class Generator:
         if paid_on and paid_on > arrived.date():
             paid_on = arrived.date()
         return {
-            "uscc": s.uscc[i], "name": s.name[i], "account_no": f"{prefix}{i * 7 + 1000003 + u_index:010d}",
-            "utility": utility, "period": m, "amount_due": due, "amount_paid": paid,
-            "paid_on": paid_on, "provider": provider,
+            "uscc": s.uscc[i],
+            "name": s.name[i],
+            "account_no": f"{prefix}{i * 7 + 1000003 + u_index:010d}",
+            "utility": utility,
+            "period": m,
+            "amount_due": due,
+            "amount_paid": paid,
+            "paid_on": paid_on,
+            "provider": provider,
         }
 
     # -- real estate ---------------------------------------------------------------------------
@@ -377,13 +422,17 @@ class Generator:
         return {
             "unit_no": f"{code}{rng.randrange(1, 999):03d}{rng.randrange(1, 999):03d}GB{rng.randrange(1, 99999):05d}F{serial[0]:08d}",
             "certificate_no": f"宁（{registered_on.year}）{city if code < '640300' else district}不动产权第{serial[0]:07d}号",
-            "owner_name": owner_name, "owner_id": owner_id,
+            "owner_name": owner_name,
+            "owner_id": owner_id,
             "location": f"{city}{district}{fake.street_name()}{rng.randrange(1, 400)}号{rng.randrange(1, 30)}号楼{rng.randrange(1, 6)}单元{rng.randrange(101, 2800)}室",
-            "area_m2": area, "usage": usage, "registered_on": registered_on,
+            "area_m2": area,
+            "usage": usage,
+            "registered_on": registered_on,
             "mortgaged": mortgaged,
             "mortgage_amount": round(area * rng.uniform(0.2, 0.8), 2) if mortgaged else None,
             "mortgagee": rng.choice(BANKS) if mortgaged else None,
-            "seized": seized, "seized_by": COURTS[code][0] if seized else None,
+            "seized": seized,
+            "seized_by": COURTS[code][0] if seized else None,
             "cancelled_on": cancelled,
         }
 
@@ -398,7 +447,7 @@ class Generator:
         planned = self.plan_frequent_offenders(rng) if penalties else {}
         serials: Counter = Counter()
         buckets: dict[tuple, list] = defaultdict(list)
-        self._recent = Counter()  # uscc -> penalties decided in the 3 years up to as-of (I14)
+        self._recent: Counter[str] = Counter()  # uscc -> penalties decided in the 3 years up to as-of (I14)
         for idx, m in enumerate(self.decision_months):
             count = int(per_month) + (rng.random() < per_month % 1)
             events = [(self.random_day(rng, m), None) for _ in range(count)] + planned.get(m, [])
@@ -472,8 +521,14 @@ class Generator:
                 self._recent[uscc] += 1
         if spoiled or not uscc:
             return
-        ref = {"decision_no": row["decision_no"], "uscc": uscc, "name": meta["name"], "decided": day,
-               "severity": meta["severity"], "category": "行政处罚" if feed == "penalties" else "行政许可"}
+        ref = {
+            "decision_no": row["decision_no"],
+            "uscc": uscc,
+            "name": meta["name"],
+            "decided": day,
+            "severity": meta["severity"],
+            "category": "行政处罚" if feed == "penalties" else "行政许可",
+        }
         if feed == "penalties" and meta["publicised"] and rng.random() < rates.REPAIR_SHARE[meta["severity"]]:
             self.repair_refs.append(ref)
         if rng.random() < rates.OBJECTION_SHARE:
@@ -484,7 +539,7 @@ class Generator:
         count = min(len(self.orgs), max(2, round(self.n * rates.FREQUENT_OFFENDERS_PER_1000 / 1000)))
         first = max(self.decision_months[0], years_before(self.as_of, 3) + dt.timedelta(days=40))
         last = self.as_of - dt.timedelta(days=60)
-        plan = defaultdict(list)
+        plan: defaultdict[dt.date, list] = defaultdict(list)
         if last <= first:
             return plan
         for i in sorted(rng.sample(list(self.orgs), count)):
@@ -508,7 +563,8 @@ class Generator:
     def penalty_row(self, rng, fake, day, u, forced, serial):
         unit_name, abbr, region, profiles, _, unit_uscc = self.units[u]
         category, name, uscc, legal_rep, id_no, i, mismatch = self.pick_subject(
-            rng, fake, forced, rates.PENALTY_PERSON_SHARE)
+            rng, fake, forced, rates.PENALTY_PERSON_SHARE
+        )
         violation, facts, basis, options = rng.choice(profiles)
         severity = "严重" if rng.random() < rates.PENALTY_SERIOUS else "一般"
         summary = severity == "一般" and rng.random() < rates.PENALTY_SUMMARY_PROCEDURE
@@ -523,7 +579,9 @@ class Generator:
                 types = ["罚款"]
             if severity == "严重" and category != "自然人" and rng.random() < 0.3:
                 types.append("吊销许可证件")
-        fine = round(rng.uniform(5, 100) if severity == "严重" else rng.uniform(0.02, 5), 2) if "罚款" in types else None
+        fine = (
+            round(rng.uniform(5, 100) if severity == "严重" else rng.uniform(0.02, 5), 2) if "罚款" in types else None
+        )
         confiscated = round(rng.uniform(0.1, 20), 2) if any(t.startswith("没收") for t in types) else None
         content = "、".join(types)
         if fine:
@@ -533,44 +591,86 @@ class Generator:
         publicised = not summary and not only_mild
         max_months = 36 if severity == "严重" else 12
         row = {
-            "subject_name": name, "subject_category": category, "uscc": uscc, "legal_rep": legal_rep,
-            "id_type": "身份证" if id_no else None, "id_no": id_no,
+            "subject_name": name,
+            "subject_category": category,
+            "uscc": uscc,
+            "legal_rep": legal_rep,
+            "id_type": "身份证" if id_no else None,
+            "id_no": id_no,
             "decision_no": f"{abbr}罚字〔{day.year}〕{serial:04d}号",
-            "violation_type": violation, "violation_facts": facts.format(item=rng.choice(ITEMS)),
-            "legal_basis": basis, "penalty_type": ";".join(types), "penalty_content": content,
-            "fine_amount": fine, "confiscated_amount": confiscated, "license_affected": license_affected,
+            "violation_type": violation,
+            "violation_facts": facts.format(item=rng.choice(ITEMS)),
+            "legal_basis": basis,
+            "penalty_type": ";".join(types),
+            "penalty_content": content,
+            "fine_amount": fine,
+            "confiscated_amount": confiscated,
+            "license_affected": license_affected,
             "decided_on": day,
             "valid_until": day + dt.timedelta(days=rng.randrange(30, 180)) if "责令停产停业" in types else None,
             "publicity_until": add_months(day, max_months) if publicised and rng.random() < 0.6 else None,
-            "authority": unit_name, "authority_uscc": unit_uscc, "source_unit": unit_name,
+            "authority": unit_name,
+            "authority_uscc": unit_uscc,
+            "source_unit": unit_name,
             "source_unit_uscc": unit_uscc,
-            "severity": "严重" if severity == "严重" else (None if rng.random() < rates.PENALTY_SEVERITY_BLANK else "一般"),
+            "severity": "严重"
+            if severity == "严重"
+            else (None if rng.random() < rates.PENALTY_SEVERITY_BLANK else "一般"),
             "summary_procedure": summary if (summary or rng.random() < 0.6) else None,
             "remarks": "当场处罚" if summary else None,
         }
-        meta = {"decided": day, "unit": u, "forced": forced is not None, "uscc": uscc, "name": name,
-                "severity": severity, "publicised": publicised, "mismatch": mismatch}
+        meta = {
+            "decided": day,
+            "unit": u,
+            "forced": forced is not None,
+            "uscc": uscc,
+            "name": name,
+            "severity": severity,
+            "publicised": publicised,
+            "mismatch": mismatch,
+        }
         return row, meta
 
     def license_row(self, rng, fake, day, u, forced, serial):
         unit_name, abbr, region, _, profiles, unit_uscc = self.units[u]
         category, name, uscc, legal_rep, id_no, i, mismatch = self.pick_subject(
-            rng, fake, forced, rates.LICENSE_PERSON_SHARE)
+            rng, fake, forced, rates.LICENSE_PERSON_SHARE
+        )
         title, certificate, license_type, content = rng.choice(profiles)
         valid_from = day + dt.timedelta(days=rng.choice([0, 0, 0, 1, 3]))
         valid_until = add_months(valid_from, 12 * rng.choice([1, 3, 5, 5])) - dt.timedelta(days=1)
         row = {
-            "subject_name": name, "subject_category": category, "uscc": uscc, "legal_rep": legal_rep,
-            "id_no": id_no, "decision_title": title, "decision_no": f"{abbr}许字〔{day.year}〕{serial:04d}号",
-            "license_type": license_type, "certificate_name": certificate,
+            "subject_name": name,
+            "subject_category": category,
+            "uscc": uscc,
+            "legal_rep": legal_rep,
+            "id_no": id_no,
+            "decision_title": title,
+            "decision_no": f"{abbr}许字〔{day.year}〕{serial:04d}号",
+            "license_type": license_type,
+            "certificate_name": certificate,
             "license_no": f"{region}{day.year}{serial:06d}" if certificate else None,
-            "content": content, "decided_on": day, "valid_from": valid_from, "valid_until": valid_until,
-            "authority": unit_name, "authority_uscc": unit_uscc,
+            "content": content,
+            "decided_on": day,
+            "valid_from": valid_from,
+            "valid_until": valid_until,
+            "authority": unit_name,
+            "authority_uscc": unit_uscc,
             "state": ("有效" if valid_until >= self.as_of else "无效") if rng.random() < 0.8 else None,
-            "source_unit": unit_name, "source_unit_uscc": unit_uscc, "remarks": None,
+            "source_unit": unit_name,
+            "source_unit_uscc": unit_uscc,
+            "remarks": None,
         }
-        meta = {"decided": day, "unit": u, "forced": False, "uscc": uscc, "name": name,
-                "severity": "一般", "publicised": True, "mismatch": mismatch}
+        meta = {
+            "decided": day,
+            "unit": u,
+            "forced": False,
+            "uscc": uscc,
+            "name": name,
+            "severity": "一般",
+            "publicised": True,
+            "mismatch": mismatch,
+        }
         return row, meta
 
     # -- dishonest debtors (失信被执行人) --------------------------------------------------------
@@ -578,17 +678,22 @@ class Generator:
         """Court lists; each case delivered in the quarter of its latest state (published/removed)."""
         rng, fake, s = self.rng("dishonest_debtors"), self.faker("dishonest_debtors"), self.subjects
         scen = self.tally.scenarios["dishonest_debtors"]
-        subjects: list[int | None] = [self.orgs[rng.randrange(len(self.orgs))]
-                                      for _ in range(round(self.n * rates.DEBTOR_ORGS_PER_SUBJECT))] if self.orgs else []
+        subjects: list[int | None] = (
+            [self.orgs[rng.randrange(len(self.orgs))] for _ in range(round(self.n * rates.DEBTOR_ORGS_PER_SUBJECT))]
+            if self.orgs
+            else []
+        )
         subjects += [None] * round(self.n * rates.DEBTOR_PERSONS_PER_SUBJECT)
         for kind, pool in sorted(self.gov.items()):
             if pool:
-                chosen = rng.sample(pool, min(len(pool), max(1, round(self.n * rates.DEBTOR_GOVERNMENT_PER_1000 / 1000))))
+                chosen = rng.sample(
+                    pool, min(len(pool), max(1, round(self.n * rates.DEBTOR_GOVERNMENT_PER_1000 / 1000)))
+                )
                 subjects += chosen
                 scen[f"government_{kind}"] = len(chosen)
         first, span = self.months[0], (self.as_of - self.months[0]).days
         buckets = defaultdict(list)
-        serial = Counter()
+        serial: Counter[tuple[str, int]] = Counter()
         for i in subjects:
             filed = first - dt.timedelta(days=200) + dt.timedelta(days=rng.randrange(span + 200))
             published = filed + dt.timedelta(days=rng.randrange(10, 90))
@@ -608,11 +713,16 @@ class Generator:
             serial[(court_code, filed.year)] += 1
             row = {
                 "case_no": f"（{filed.year}）宁{court_code}执{serial[(court_code, filed.year)]:04d}号",
-                "subject_name": name, "subject_id": subject_id, "legal_rep": legal_rep, "court": court,
-                "filed_on": filed, "basis_no": f"（{filed.year - 1}）宁{court_code}民初{rng.randrange(1, 9999)}号",
+                "subject_name": name,
+                "subject_id": subject_id,
+                "legal_rep": legal_rep,
+                "court": court,
+                "filed_on": filed,
+                "basis_no": f"（{filed.year - 1}）宁{court_code}民初{rng.randrange(1, 9999)}号",
                 "circumstance": rng.choice(DEBTOR_CIRCUMSTANCES),
                 "performance": "全部已履行" if removed else rng.choice(["全部未履行", "部分未履行"]),
-                "published_on": published, "removed_on": removed,
+                "published_on": published,
+                "removed_on": removed,
             }
             buckets[quarter_of(removed or published)].append((published, row, i))
         for y, q in sorted(buckets):
@@ -620,7 +730,7 @@ class Generator:
             style = pick_style(rng, "csv")
             path = self.path("dishonest_debtors", f"失信被执行人名单_{y}年第{q}季度.csv")
             with Delivery(self.tally, "dishonest_debtors", path, style, arrived, rng) as out:
-                for published, row, i in sorted(buckets[(y, q)], key=lambda item: item[0]):
+                for _published, row, i in sorted(buckets[(y, q)], key=lambda item: item[0]):
                     gov = i is not None and s.type_name(i) in ("机关", "事业单位")
                     out.write(row, clean=gov)  # I12/I13 must see the government bodies
                     scen["cases"] += 1
@@ -657,13 +767,20 @@ class Generator:
                         if due <= arrived.date():
                             status = "未履约" if rng.random() < 0.07 else "履约"
                             status_on = due
-                        out.write({
-                            "commitment_no": f"CN{day:%Y%m%d}{serial:07d}", "subject_name": s.name[i],
-                            "uscc": s.uscc[i], "commitment_type": kind,
-                            "reason": rng.choice(COMMITMENT_TYPES[kind][1]).format(item=rng.choice(ITEMS)),
-                            "committed_on": day, "unit": unit, "unit_uscc": unit_uscc,
-                            "fulfilment": status if rng.random() < 0.95 else None, "fulfilment_on": status_on,
-                        })
+                        out.write(
+                            {
+                                "commitment_no": f"CN{day:%Y%m%d}{serial:07d}",
+                                "subject_name": s.name[i],
+                                "uscc": s.uscc[i],
+                                "commitment_type": kind,
+                                "reason": rng.choice(COMMITMENT_TYPES[kind][1]).format(item=rng.choice(ITEMS)),
+                                "committed_on": day,
+                                "unit": unit,
+                                "unit_uscc": unit_uscc,
+                                "fulfilment": status if rng.random() < 0.95 else None,
+                                "fulfilment_on": status_on,
+                            }
+                        )
 
     # -- credit repairs ------------------------------------------------------------------------
     def write_repairs(self) -> None:
@@ -681,23 +798,36 @@ class Generator:
             if applied > self.as_of:
                 continue
             accepted = add_workdays(applied, rng.choice([0, 1, 1, 2]))
-            completed = add_workdays(accepted, rng.randint(4, 9) if rng.random() < rates.REPAIR_SLOW else rng.randint(1, 3))
+            completed = add_workdays(
+                accepted, rng.randint(4, 9) if rng.random() < rates.REPAIR_SLOW else rng.randint(1, 3)
+            )
             result = "同意" if early or rng.random() >= rates.REPAIR_REFUSED else "不同意"
             if completed > self.as_of:
                 completed, result = None, None
-            row = {"repair_no": f"XF{applied:%Y%m%d}{serial:05d}", "uscc": ref["uscc"], "subject_name": ref["name"],
-                   "decision_no": ref["decision_no"], "applied_on": applied,
-                   "accepted_on": accepted if accepted <= self.as_of else None,
-                   "completed_on": completed, "result": result, "unit": self.credit_office[0]}
+            row = {
+                "repair_no": f"XF{applied:%Y%m%d}{serial:05d}",
+                "uscc": ref["uscc"],
+                "subject_name": ref["name"],
+                "decision_no": ref["decision_no"],
+                "applied_on": applied,
+                "accepted_on": accepted if accepted <= self.as_of else None,
+                "completed_on": completed,
+                "result": result,
+                "unit": self.credit_office[0],
+            }
             buckets[quarter_of(completed or self.as_of)].append((applied, row, min_end))
         for y, q in sorted(buckets):
             arrived = self.clock.arrival(quarter_end(y, q), 3)
             style = pick_style(rng, "csv")
             path = self.path("repairs", f"信用修复_{y}年第{q}季度.csv")
             with Delivery(self.tally, "repairs", path, style, arrived, rng) as out:
-                for applied, row, min_end in sorted(buckets[(y, q)], key=lambda item: item[0]):
+                for _applied, row, min_end in sorted(buckets[(y, q)], key=lambda item: item[0]):
                     hit = set(out.write(row).values())
-                    if row["result"] == "同意" and row["completed_on"] < min_end and not hit & {"decision_no", "completed_on"}:
+                    if (
+                        row["result"] == "同意"
+                        and row["completed_on"] < min_end
+                        and not hit & {"decision_no", "completed_on"}
+                    ):
                         scen["completed_before_minimum"] += 1
 
     # -- objections ----------------------------------------------------------------------------
@@ -708,31 +838,50 @@ class Generator:
         others = max(3, round(len(refs) * rates.OBJECTION_OTHER / (1 - rates.OBJECTION_OTHER)))
         for _ in range(others if self.orgs else 0):
             i = self.orgs[rng.randrange(len(self.orgs))]
-            refs.append({"decision_no": None, "uscc": s.uscc[i], "name": s.name[i], "category": "其他",
-                         "decided": self.months[0] + dt.timedelta(days=rng.randrange((self.as_of - self.months[0]).days - 200))})
+            refs.append(
+                {
+                    "decision_no": None,
+                    "uscc": s.uscc[i],
+                    "name": s.name[i],
+                    "category": "其他",
+                    "decided": self.months[0]
+                    + dt.timedelta(days=rng.randrange((self.as_of - self.months[0]).days - 200)),
+                }
+            )
         buckets = defaultdict(list)
         for serial, ref in enumerate(refs, 1):
             raised = ref["decided"] + dt.timedelta(days=rng.randrange(3, 200))
             if raised > self.as_of:
                 continue
-            completed = add_workdays(raised, rng.randint(6, 15) if rng.random() < rates.OBJECTION_SLOW else rng.randint(1, 5))
+            completed = add_workdays(
+                raised, rng.randint(6, 15) if rng.random() < rates.OBJECTION_SLOW else rng.randint(1, 5)
+            )
             result = rng.choices(["维持", "更正", "撤销"], weights=[0.6, 0.25, 0.15])[0]
             if completed > self.as_of:
                 completed, result = None, None
-            row = {"objection_no": f"YY{raised:%Y%m%d}{serial:05d}", "uscc": ref["uscc"], "subject_name": ref["name"],
-                   "info_category": ref["category"], "decision_no": ref["decision_no"], "raised_on": raised,
-                   "completed_on": completed, "result": result,
-                   "valid": None if result is None else result != "维持",
-                   # 更正 of a penalty: found to be less serious than reported (the usual correction)
-                   "corrected_severity": "一般" if result == "更正" and ref["category"] == "行政处罚" else None,
-                   "corrected_penalty_type": None, "corrected_fine_amount": None, "corrected_valid_until": None}
+            row = {
+                "objection_no": f"YY{raised:%Y%m%d}{serial:05d}",
+                "uscc": ref["uscc"],
+                "subject_name": ref["name"],
+                "info_category": ref["category"],
+                "decision_no": ref["decision_no"],
+                "raised_on": raised,
+                "completed_on": completed,
+                "result": result,
+                "valid": None if result is None else result != "维持",
+                # 更正 of a penalty: found to be less serious than reported (the usual correction)
+                "corrected_severity": "一般" if result == "更正" and ref["category"] == "行政处罚" else None,
+                "corrected_penalty_type": None,
+                "corrected_fine_amount": None,
+                "corrected_valid_until": None,
+            }
             buckets[quarter_of(completed or self.as_of)].append((raised, row))
         for y, q in sorted(buckets):
             arrived = self.clock.arrival(quarter_end(y, q), 3)
             style = pick_style(rng, "csv")
             path = self.path("objections", f"异议申诉_{y}年第{q}季度.csv")
             with Delivery(self.tally, "objections", path, style, arrived, rng) as out:
-                for raised, row in sorted(buckets[(y, q)], key=lambda item: item[0]):
+                for _raised, row in sorted(buckets[(y, q)], key=lambda item: item[0]):
                     out.write(row)
                     scen["valid_objections"] += row["valid"] is True
 
@@ -750,8 +899,16 @@ class Generator:
                 for m in (m for m in complete if quarter_of(m) == (y, q)):
                     for u, unit in enumerate(self.units):
                         licenses, penalties = self.ledger.get((u, m), (0, 0))
-                        out.write({"unit": unit[0], "unit_uscc": unit[5], "month": m,
-                                   "license_decisions": licenses, "penalty_decisions": penalties}, clean=True)
+                        out.write(
+                            {
+                                "unit": unit[0],
+                                "unit_uscc": unit[5],
+                                "month": m,
+                                "license_decisions": licenses,
+                                "penalty_decisions": penalties,
+                            },
+                            clean=True,
+                        )
         self.tally.scenarios["ledgers"]["under_reporting_units"] = len(self.under_reporting)
 
     # -- duplicates and the whole run ----------------------------------------------------------
@@ -763,8 +920,9 @@ class Generator:
             original = files[1]
             arrived = dt.datetime.fromtimestamp(original.stat().st_mtime, SHANGHAI).replace(tzinfo=None)
             arrived = min(arrived + dt.timedelta(days=3), dt.datetime.combine(self.as_of, dt.time(6, 0)))
-            redeliver(self.tally, feed, original, f"{original.stem}_重新报送{original.suffix}",
-                      arrived.replace(tzinfo=None))
+            redeliver(
+                self.tally, feed, original, f"{original.stem}_重新报送{original.suffix}", arrived.replace(tzinfo=None)
+            )
 
     def run(self) -> dict:
         t = self.tally
@@ -792,7 +950,10 @@ class Generator:
         t = self.tally
         feeds = FEED_ORDER
         return {
-            "as_of": self.as_of.isoformat(), "seed": self.seed, "subjects": self.n, "landing": str(self.landing),
+            "as_of": self.as_of.isoformat(),
+            "seed": self.seed,
+            "subjects": self.n,
+            "landing": str(self.landing),
             "feeds": {f: {"files": t.files[f], "rows": t.rows[f]} for f in feeds},
             "defects": {f: dict(sorted(t.defects[f].items())) for f in feeds},
             "scenarios": {f: dict(sorted(t.scenarios[f].items())) for f in feeds if t.scenarios[f]},
@@ -800,4 +961,3 @@ class Generator:
             "xlsx_units": sorted(self.units[u][0] for u in self.xlsx_units),
             "rates": dict(rates.ROW_DEFECT_RATES),
         }
-

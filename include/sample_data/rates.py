@@ -4,6 +4,7 @@ Change a number here and the docs table; nothing else hard-codes them. Row-level
 probabilities per row (at most one defect of each kind per row), so counts vary with the seed, but
 `write_sample` returns the exact counts it injected.
 """
+
 from __future__ import annotations
 
 DEFAULT_SEED = 20260630
@@ -11,8 +12,13 @@ HISTORY_MONTHS = 36  # tax, utilities, penalties ... cover the 36 months up to a
 
 # --- the registry -------------------------------------------------------------------------
 SUBJECT_TYPE_WEIGHTS = {
-    "企业": 0.60, "个体工商户": 0.28, "农民专业合作社": 0.04, "社会组织": 0.03,
-    "事业单位": 0.02, "机关": 0.015, "其他": 0.015,
+    "企业": 0.60,
+    "个体工商户": 0.28,
+    "农民专业合作社": 0.04,
+    "社会组织": 0.03,
+    "事业单位": 0.02,
+    "机关": 0.015,
+    "其他": 0.015,
 }
 STATUS_WEIGHTS = {"存续": 0.88, "注销": 0.09, "吊销": 0.03}
 MODERN_CODE_SHARE = 0.7  # codes with "MA" bodies (issued after 2015)

@@ -11,6 +11,7 @@ headers), delivered on as_of at 09:00 (later than every file of the sample). The
 rows (a blank required cell, an impossible date) are not resubmitted: their right value is unknown,
 so they stay open. Deterministic; a feed whose resubmission file exists is left alone.
 """
+
 from __future__ import annotations
 
 import csv
@@ -37,9 +38,9 @@ def _fixed_code(cell) -> str | None:
         return None
     code = values.normalise_code(values.cell_text(cell))
     if len(code) != 18 or codes.uscc_problem(code) is None or codes.ric_problem(code) is None:
-        return None   # not 18 characters, or valid as it is
+        return None  # not 18 characters, or valid as it is
     problem = codes.ric_problem(code) or ""
-    if problem.startswith("check digit is"):   # "check digit is '1', expected 'X'"
+    if problem.startswith("check digit is"):  # "check digit is '1', expected 'X'"
         return code[:17] + problem.rsplit("'", 2)[-2]
     if (codes.uscc_problem(code) or "").startswith("check character is"):
         return code[:17] + codes.uscc_check_char(code[:17])

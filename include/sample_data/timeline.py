@@ -1,4 +1,5 @@
 """Months, quarters and delivery times relative to as-of."""
+
 from __future__ import annotations
 
 import calendar

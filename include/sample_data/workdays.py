@@ -4,6 +4,7 @@ The generator only uses them to decide when a department reports, so for years t
 not know yet it falls back to Monday-Friday rather than fail: the pipeline's own calendar table is
 what the indicators trust, not this.
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -5,15 +5,16 @@ Every file is streamed (csv writer / openpyxl write-only), its bytes depend only
 (xlsx zip timestamps and document properties are pinned), and its modification time is set to its
 delivery time, which the pipeline takes as the arrival time.
 """
+
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import logging
 import os
 import random
 import re
 import shutil
-import sys
 import zipfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ from openpyxl.utils import get_column_letter
 from . import rates
 from .codes import break_check, to_fullwidth
 from .columns import FEEDS
+
+log = logging.getLogger(__name__)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Columns naming the reporting department, not the subject: defects aim at the subject's data.
@@ -64,8 +67,9 @@ class FileStyle:
     title: str | None = None  # a merged title row above the header (xlsx), then a blank row
 
 
-def pick_style(rng: random.Random, kind: str = "csv", title: str | None = None,
-               english: bool | None = None) -> FileStyle:
+def pick_style(
+    rng: random.Random, kind: str = "csv", title: str | None = None, english: bool | None = None
+) -> FileStyle:
     return FileStyle(
         kind=kind,
         encoding=weighted(rng, rates.ENCODINGS),
@@ -114,7 +118,7 @@ class Tally:
 
     def note(self, message: str) -> None:
         if self.progress:
-            print(f"[sample-data] {message}", file=sys.stderr, flush=True)
+            log.info("[sample-data] %s", message)
 
 
 def delivery_timestamp(at: dt.datetime) -> float:
@@ -124,15 +128,15 @@ def delivery_timestamp(at: dt.datetime) -> float:
 class Delivery:
     """One file being written. Use as a context manager; `write(row)` takes English column names."""
 
-    def __init__(self, tally: Tally, feed: str, path: Path, style: FileStyle, arrived_at: dt.datetime,
-                 rng: random.Random):
+    def __init__(
+        self, tally: Tally, feed: str, path: Path, style: FileStyle, arrived_at: dt.datetime, rng: random.Random
+    ):
         self.tally, self.feed, self.path, self.style, self.rng = tally, feed, path, style, rng
         self.arrived_at = arrived_at
         self.columns = FEEDS[feed]
         self.kinds = {en: kind for _, en, kind, _ in self.columns}
         self.required = [en for _, en, _, req in self.columns if req]
-        self.codes = [en for _, en, kind, _ in self.columns
-                      if kind in ("uscc", "id") and en not in _UNIT_CODE_COLUMNS]
+        self.codes = [en for _, en, kind, _ in self.columns if kind in ("uscc", "id") and en not in _UNIT_CODE_COLUMNS]
         self.dates = [en for _, en, kind, _ in self.columns if kind == "date"]
         self.name_col = next((c for c in _NAME_COLUMNS if c in self.kinds), None)
         self.rows = 0
@@ -156,7 +160,7 @@ class Delivery:
             self._csv = csv.writer(self._fh, delimiter=style.delimiter)
             self._csv.writerow(header)
 
-    def __enter__(self) -> "Delivery":
+    def __enter__(self) -> Delivery:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -262,8 +266,7 @@ class Delivery:
 
 
 def _impossible_date(year: int, fmt: str) -> str:
-    return {"iso": f"{year}-02-30", "slash": f"{year}/2/30", "chinese": f"{year}年2月30日"}.get(
-        fmt, f"{year}0230")
+    return {"iso": f"{year}-02-30", "slash": f"{year}/2/30", "chinese": f"{year}年2月30日"}.get(fmt, f"{year}0230")
 
 
 _CORE_TIMES = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")

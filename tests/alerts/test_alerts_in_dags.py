@@ -1,5 +1,6 @@
 """Alerts from real Airflow DAG runs (include/dag_runner.py, the way `make run` runs the DAGs):
 a blocked publication gate and a task that fails for good each reach a real local HTTP server."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,12 +30,26 @@ def airflow_ready(postgres_server):
     return env
 
 
-def run_dag(env: dict, url: str, export_dir: Path, webhook: str, dag_id: str, conf: dict) -> subprocess.CompletedProcess:
-    env = {**env, "WAREHOUSE_URL": url, "EXPORT_DIR": str(export_dir), alerts.URL_ENV: webhook,
-           alerts.KIND_ENV: "wecom"}
+def run_dag(
+    env: dict, url: str, export_dir: Path, webhook: str, dag_id: str, conf: dict
+) -> subprocess.CompletedProcess:
+    env = {
+        **env,
+        "WAREHOUSE_URL": url,
+        "EXPORT_DIR": str(export_dir),
+        alerts.URL_ENV: webhook,
+        alerts.KIND_ENV: "wecom",
+    }
     env.pop(alerts.SECRET_ENV, None)
-    return subprocess.run([sys.executable, "-m", "include.dag_runner", "--conf", json.dumps(conf), dag_id],
-                          env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "include.dag_runner", "--conf", json.dumps(conf), dag_id],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
 def logged(url: str) -> list[tuple]:
@@ -44,7 +59,7 @@ def logged(url: str) -> list[tuple]:
 
 def test_a_blocked_publication_gate_alerts_with_its_failed_expectations(airflow_ready, scratch_db, tmp_path):
     builders.build(scratch_db, AS_OF, enterprises=5)
-    with psycopg.connect(scratch_db) as conn:   # a subject twice: the archive's key is not unique
+    with psycopg.connect(scratch_db) as conn:  # a subject twice: the archive's key is not unique
         conn.execute("insert into marts_build.subject_archive select * from marts_build.subject_archive limit 1")
     with robot() as server:
         out = run_dag(airflow_ready, scratch_db, tmp_path, server.url, "publish", {"as_of": AS_OF.isoformat()})
@@ -54,10 +69,12 @@ def test_a_blocked_publication_gate_alerts_with_its_failed_expectations(airflow_
     assert len(server.received) == 1, [r["body"] for r in server.received]
     content = server.received[0]["body"]["markdown"]["content"]
     assert content.startswith("### 【信用平台】质量门 publication 阻断 (AS_OF 2026-06-30)\n")
-    assert ("- publication.marts_build.subject_archive: marts_build.subject_archive.uscc — "
-            "expect_column_values_to_be_unique") in content
+    assert (
+        "- publication.marts_build.subject_archive: marts_build.subject_archive.uscc — "
+        "expect_column_values_to_be_unique"
+    ) in content
     assert logged(scratch_db) == [("quality_gate", "gate publication", "sent")]
-    with psycopg.connect(scratch_db) as conn:   # nothing was published
+    with psycopg.connect(scratch_db) as conn:  # nothing was published
         assert conn.execute("select to_regclass('marts.subject_archive')").fetchone()[0] is None
 
 

@@ -1,4 +1,5 @@
 """A real HTTP server in a thread, standing in for a DingTalk / WeCom robot or any JSON endpoint."""
+
 from __future__ import annotations
 
 import contextlib
@@ -10,7 +11,7 @@ import urllib.parse
 
 class Robot:
     def __init__(self):
-        self.received: list[dict] = []   # {"path", "query", "content_type", "body"}
+        self.received: list[dict] = []  # {"path", "query", "content_type", "body"}
         self.status = 200
         self.answer: dict = {"errcode": 0, "errmsg": "ok"}
         self.url = ""
@@ -26,9 +27,14 @@ def robot():
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length)
             parts = urllib.parse.urlsplit(self.path)
-            state.received.append({"path": parts.path, "query": urllib.parse.parse_qs(parts.query),
-                                   "content_type": self.headers.get("Content-Type"),
-                                   "body": json.loads(raw.decode("utf-8"))})
+            state.received.append(
+                {
+                    "path": parts.path,
+                    "query": urllib.parse.parse_qs(parts.query),
+                    "content_type": self.headers.get("Content-Type"),
+                    "body": json.loads(raw.decode("utf-8")),
+                }
+            )
             data = json.dumps(state.answer).encode()
             self.send_response(state.status)
             self.send_header("Content-Type", "application/json")

@@ -4,6 +4,7 @@ The builds of the whole test session run in one dbt process (tests/support/dbt_p
 the transform DAG runs dbt): a fresh `dbt` command first spends 4–6 s importing dbt, and these
 tests run ~40 builds. Tests about the `dbt` command itself use include.transform.run_dbt.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -14,8 +15,8 @@ from pathlib import Path
 
 import psycopg
 
-from tests.support.dbt_process import DbtProcess
 from include.transform import dbt_arguments, dbt_run_env
+from tests.support.dbt_process import DbtProcess
 
 _process: DbtProcess | None = None
 
@@ -30,9 +31,10 @@ def _dbt() -> DbtProcess:
 
 def dbt(conninfo: str, as_of: dt.date, *args: str, extra_vars: dict | None = None, target_path=None) -> dict:
     """`dbt <args>` as of `as_of`; the reply: success, error, output (what dbt printed)."""
-    return _dbt().invoke(dbt_arguments(list(args), as_of, extra_vars=extra_vars,
-                                       target_path=target_path or target_of(conninfo)),
-                         env=dbt_run_env(conninfo))
+    return _dbt().invoke(
+        dbt_arguments(list(args), as_of, extra_vars=extra_vars, target_path=target_path or target_of(conninfo)),
+        env=dbt_run_env(conninfo),
+    )
 
 
 def build(conninfo: str, as_of: dt.date, *args: str, extra_vars: dict | None = None, target_path=None) -> str:

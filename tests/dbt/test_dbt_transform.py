@@ -1,4 +1,5 @@
 """include/transform.py: the environment for profiles.yml, and a clear error for a bad as_of."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,8 +20,13 @@ def test_dbt_env_without_password_or_port():
 
 
 def test_malformed_as_of_fails_with_a_readable_message(scratch_db, tmp_path):
-    result = run_dbt(["compile", "--select", "int_subject_facts"], scratch_db, dt.date(2022, 6, 30),
-                     extra_vars={"as_of": "2022-13-4x"}, target_path=tmp_path)
+    result = run_dbt(
+        ["compile", "--select", "int_subject_facts"],
+        scratch_db,
+        dt.date(2022, 6, 30),
+        extra_vars={"as_of": "2022-13-4x"},
+        target_path=tmp_path,
+    )
     assert result.returncode != 0
     assert "as_of=2022-13-4x is not a date" in result.stdout
 

@@ -2,6 +2,7 @@
 staging, changes against the published export, and a year the working-day calendar does not know.
 Tests run in file order on one database; each step is one `dbt build`.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,7 +12,6 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-
 from dbt_runner import build, by_key, dbt, query, rows_affected, target_of
 from warehouse_rows import RawWriter, uscc
 
@@ -22,8 +22,14 @@ FIRST, SECOND, UNKNOWN_YEAR = D("2022-06-30"), D("2022-07-31"), D("2027-03-31")
 
 
 def subject(code, name, status="存续", closed_on=None):
-    return {"uscc": code, "name": name, "subject_type": "企业", "status": status, "closed_on": closed_on,
-            "region_code": "640102"}
+    return {
+        "uscc": code,
+        "name": name,
+        "subject_type": "企业",
+        "status": status,
+        "closed_on": closed_on,
+        "region_code": "640102",
+    }
 
 
 def tax(code, period, rating):
@@ -31,23 +37,32 @@ def tax(code, period, rating):
 
 
 def penalty(no, code, decided, reported):
-    return {"decision_no": no, "subject_name": "n", "subject_category": "法人及非法人组织", "uscc": code,
-            "penalty_type": "罚款", "decided_on": D(decided), "reported_on": D(reported), "source_unit_uscc": UNIT}
+    return {
+        "decision_no": no,
+        "subject_name": "n",
+        "subject_category": "法人及非法人组织",
+        "uscc": code,
+        "penalty_type": "罚款",
+        "decided_on": D(decided),
+        "reported_on": D(reported),
+        "source_unit_uscc": UNIT,
+    }
 
 
 @pytest.fixture(scope="module")
 def db(scratch_db):
     w = RawWriter(scratch_db)
     w.rows("subjects", [subject(S1, "甲"), subject(S2, "乙")], file="s1.csv", arrived="2022-06-01 09:00+08")
-    w.rows("tax", [tax(S1, f"2022-{m:02d}-01", "B") for m in range(1, 6)], file="t1.csv",
-           arrived="2022-06-01 09:00+08")
+    w.rows("tax", [tax(S1, f"2022-{m:02d}-01", "B") for m in range(1, 6)], file="t1.csv", arrived="2022-06-01 09:00+08")
     return {"url": scratch_db, "writer": w}
 
 
 def _snapshot_of_results(url):
-    return (query(url, "select * from marts_build.subject_archive order by uscc"),
-            query(url, "select * from marts_build.indicator_scorecard order by region_code, indicator_id"),
-            query(url, "select uscc, valid_from, valid_to from marts_build.subject_archive_history order by 1, 2"))
+    return (
+        query(url, "select * from marts_build.subject_archive order by uscc"),
+        query(url, "select * from marts_build.indicator_scorecard order by region_code, indicator_id"),
+        query(url, "select uscc, valid_from, valid_to from marts_build.subject_archive_history order by 1, 2"),
+    )
 
 
 def test_first_build_and_reproducible_rerun(db):
@@ -57,7 +72,7 @@ def test_first_build_and_reproducible_rerun(db):
     assert by_key(url, "select uscc, credit_score from marts_build.subject_archive") == {S1: 85, S2: 80}
     assert first[2] == [(S1, FIRST, None), (S2, FIRST, None)]
     build(url, FIRST)
-    assert _snapshot_of_results(url) == first          # same inputs and as_of: same result, no new versions
+    assert _snapshot_of_results(url) == first  # same inputs and as_of: same result, no new versions
 
 
 def test_incremental_history_and_changes(db):
@@ -65,34 +80,52 @@ def test_incremental_history_and_changes(db):
     # record the first publication as the publish step does (the swap itself is not dbt's job)
     with psycopg.connect(url) as conn:
         conn.execute("create schema if not exists history")
-        conn.execute("create table history.financing_profile_publications as"
-                     " select as_of, '1'::text as version, uscc, subject_name, profile_hash"
-                     " from export_build.financing_profile")
+        conn.execute(
+            "create table history.financing_profile_publications as"
+            " select as_of, '1'::text as version, uscc, subject_name, profile_hash"
+            " from export_build.financing_profile"
+        )
     # 1 new tax month for S1 (rating A), S2 closed, S3 registered, a penalty for S3
     w.rows("tax", [tax(S1, "2022-06-01", "A")], file="t2.csv", arrived="2022-07-10 09:00+08")
     # a late file that arrived *before* t1 resends S1's May row with rating C: the older delivery loses
-    w.rows("tax", [tax(S1, "2022-05-01", "C")], file="t0.csv", arrived="2022-05-20 09:00+08",
-           loaded="2022-07-10 10:00+08")
-    w.rows("subjects", [subject(S2, "乙", status="注销", closed_on=D("2022-07-15")), subject(S3, "丙")],
-           file="s2.csv", arrived="2022-07-20 09:00+08")
+    w.rows(
+        "tax", [tax(S1, "2022-05-01", "C")], file="t0.csv", arrived="2022-05-20 09:00+08", loaded="2022-07-10 10:00+08"
+    )
+    w.rows(
+        "subjects",
+        [subject(S2, "乙", status="注销", closed_on=D("2022-07-15")), subject(S3, "丙")],
+        file="s2.csv",
+        arrived="2022-07-20 09:00+08",
+    )
     w.rows("penalties", [penalty("X1", S3, "2022-07-01", "2022-07-04")], file="p1.csv", arrived="2022-07-20 09:00+08")
     build(url, SECOND)
     # incremental: of the two (uscc, period) keys that received rows only June was rewritten; the
     # late May row loses to the current one and leaves it as it is
     assert rows_affected(url, "stg_tax") == 1
     assert by_key(url, "select period, credit_rating from staging.stg_tax where uscc = %s", (S1,)) == {
-        D(f"2022-{m:02d}-01"): "B" for m in range(1, 6)} | {D("2022-06-01"): "A"}
-    history = query(url, "select uscc, valid_from, valid_to, credit_score from marts_build.subject_archive_history order by 1, 2")
-    assert history == [(S1, FIRST, SECOND, 85), (S1, SECOND, None, 90),     # rating B → A: 85 → 90
-                       (S2, FIRST, SECOND, 80), (S2, SECOND, None, 80),     # closed: status changed
-                       (S3, SECOND, None, 75)]                               # new, one public penalty
+        D(f"2022-{m:02d}-01"): "B" for m in range(1, 6)
+    } | {D("2022-06-01"): "A"}
+    history = query(
+        url, "select uscc, valid_from, valid_to, credit_score from marts_build.subject_archive_history order by 1, 2"
+    )
+    assert history == [
+        (S1, FIRST, SECOND, 85),
+        (S1, SECOND, None, 90),  # rating B → A: 85 → 90
+        (S2, FIRST, SECOND, 80),
+        (S2, SECOND, None, 80),  # closed: status changed
+        (S3, SECOND, None, 75),
+    ]  # new, one public penalty
     changes = by_key(url, "select uscc, change_type from export_build.financing_profile_changes")
     assert changes == {S1: "update", S2: "delete", S3: "insert"}
-    assert query(url, "select previous_as_of from export_build.financing_profile_changes where uscc = %s", (S1,)) == [(FIRST,)]
+    assert query(url, "select previous_as_of from export_build.financing_profile_changes where uscc = %s", (S1,)) == [
+        (FIRST,)
+    ]
     # a rerun for the same as_of compares with the same earlier publication: the same changes
     with psycopg.connect(url) as conn:
-        conn.execute("insert into history.financing_profile_publications"
-                     " select as_of, '2', uscc, subject_name, profile_hash from export_build.financing_profile")
+        conn.execute(
+            "insert into history.financing_profile_publications"
+            " select as_of, '2', uscc, subject_name, profile_hash from export_build.financing_profile"
+        )
     build(url, SECOND)
     assert by_key(url, "select uscc, change_type from export_build.financing_profile_changes") == changes
 
@@ -122,19 +155,43 @@ def test_incremental_equals_full_refresh(db):
 
 def test_year_outside_the_calendar_is_reported_not_guessed(db):
     url, w = db["url"], db["writer"]
-    w.rows("penalties", [penalty("X2", S1, "2026-12-28", "2027-01-04"), penalty("X3", S1, "2027-01-05", "2027-01-06")],
-           file="p2.csv", arrived="2027-01-10 09:00+08")
-    w.rows("repairs", [{"repair_no": "R9", "uscc": S1, "subject_name": "甲", "decision_no": "X2",
-                        "applied_on": D("2027-02-01"), "completed_on": D("2027-02-03"), "result": "不同意", "unit": "u"}],
-           file="r1.csv", arrived="2027-02-05 09:00+08")
+    w.rows(
+        "penalties",
+        [penalty("X2", S1, "2026-12-28", "2027-01-04"), penalty("X3", S1, "2027-01-05", "2027-01-06")],
+        file="p2.csv",
+        arrived="2027-01-10 09:00+08",
+    )
+    w.rows(
+        "repairs",
+        [
+            {
+                "repair_no": "R9",
+                "uscc": S1,
+                "subject_name": "甲",
+                "decision_no": "X2",
+                "applied_on": D("2027-02-01"),
+                "completed_on": D("2027-02-03"),
+                "result": "不同意",
+                "unit": "u",
+            }
+        ],
+        file="r1.csv",
+        arrived="2027-02-05 09:00+08",
+    )
     build(url, UNKNOWN_YEAR)
-    card = {r[0]: r[1:] for r in query(url, """select indicator_id, numerator, denominator, value, passed, note
-                                              from marts_build.indicator_scorecard where region_code = 'all'""")}
+    card = {
+        r[0]: r[1:]
+        for r in query(
+            url,
+            """select indicator_id, numerator, denominator, value, passed, note
+                                              from marts_build.indicator_scorecard where region_code = 'all'""",
+        )
+    }
     for indicator in ("I04", "I07"):
         numerator, denominator, value, passed, note = card[indicator]
         assert value is None and passed is False and numerator is None
         assert "2026-12-31" in note and "calendar_schedules" in note
-    assert card["I04"][1] == 2                                    # the records are still counted
+    assert card["I04"][1] == 2  # the records are still counted
     # indicators without working days are unaffected
     assert card["I08"][2] == Decimal("0")
 
@@ -150,12 +207,18 @@ def test_the_history_writes_a_version_per_change_and_closes_the_current_one(db):
     url = db["url"]
     later, s9 = D("2027-04-30"), uscc(9)
     with psycopg.connect(url) as conn:
-        conn.execute("update intermediate.int_subject_archive set credit_score = credit_score - 5,"
-                     " archive_hash = md5(archive_hash) where uscc = %s", (S1,))
-        conn.execute("""insert into intermediate.int_subject_archive
+        conn.execute(
+            "update intermediate.int_subject_archive set credit_score = credit_score - 5,"
+            " archive_hash = md5(archive_hash) where uscc = %s",
+            (S1,),
+        )
+        conn.execute(
+            """insert into intermediate.int_subject_archive
                         select (jsonb_populate_record(null::intermediate.int_subject_archive,
                                                       to_jsonb(a) || jsonb_build_object('uscc', %s::text))).*
-                        from intermediate.int_subject_archive as a where uscc = %s""", (s9, S2))
+                        from intermediate.int_subject_archive as a where uscc = %s""",
+            (s9, S2),
+        )
         conn.execute("create table history.snapshot_before as select * from history.subject_archive_snapshot")
         # as on a table of an earlier release: the pre-hook makes the index before the query
         conn.execute("drop index history.subject_archive_snapshot_uscc_idx")
@@ -164,9 +227,15 @@ def test_the_history_writes_a_version_per_change_and_closes_the_current_one(db):
     reply = dbt(url, later, "run", "--select", "subject_archive_snapshot")
     assert reply["success"], reply["output"][-4000:]
     after = query(url, everything)
-    assert len(after) == len(before) + 2                            # S1's new version, S9's first
-    columns = [r[0] for r in query(url, "select column_name from information_schema.columns where table_schema"
-                                        " = 'history' and table_name = 'subject_archive_snapshot' order by ordinal_position")]
+    assert len(after) == len(before) + 2  # S1's new version, S9's first
+    columns = [
+        r[0]
+        for r in query(
+            url,
+            "select column_name from information_schema.columns where table_schema"
+            " = 'history' and table_name = 'subject_archive_snapshot' order by ordinal_position",
+        )
+    ]
     assert columns[-4:] == ["dbt_scd_id", "dbt_updated_at", "dbt_valid_from", "dbt_valid_to"]
     scd_id, valid_to = columns.index("dbt_scd_id"), columns.index("dbt_valid_to")
     s1_before = [r for r in before if r[0] == S1]
@@ -176,23 +245,30 @@ def test_the_history_writes_a_version_per_change_and_closes_the_current_one(db):
     # the closed version: the same row but dbt_valid_to
     assert closed[:valid_to] == s1_before[-1][:valid_to] and closed[valid_to] == dt.datetime(2027, 4, 30)
     assert current[scd_id] == hashlib.md5(f"{S1}|2027-04-30 00:00:00".encode()).hexdigest()
-    assert current[valid_to] is None and current[scd_id + 2] == dt.datetime(2027, 4, 30)   # dbt_valid_from
+    assert current[valid_to] is None and current[scd_id + 2] == dt.datetime(2027, 4, 30)  # dbt_valid_from
     s9_rows = [r for r in after if r[0] == s9]
     assert [(r[scd_id], r[valid_to]) for r in s9_rows] == [
-        (hashlib.md5(f"{s9}|2027-04-30 00:00:00".encode()).hexdigest(), None)]
+        (hashlib.md5(f"{s9}|2027-04-30 00:00:00".encode()).hexdigest(), None)
+    ]
     untouched = [r for r in after if r[0] not in (S1, s9)]
     assert untouched == [r for r in before if r[0] != S1]
     # the current versions are found by the partial index (made again by the pre-hook)
-    assert query(url, "select indexdef from pg_indexes where schemaname = 'history'"
-                      " and tablename = 'subject_archive_snapshot'") == [
-        ("CREATE INDEX subject_archive_snapshot_uscc_idx ON history.subject_archive_snapshot"
-         " USING btree (uscc) WHERE (dbt_valid_to IS NULL)",)]
+    assert query(
+        url, "select indexdef from pg_indexes where schemaname = 'history' and tablename = 'subject_archive_snapshot'"
+    ) == [
+        (
+            "CREATE INDEX subject_archive_snapshot_uscc_idx ON history.subject_archive_snapshot"
+            " USING btree (uscc) WHERE (dbt_valid_to IS NULL)",
+        )
+    ]
     reply = dbt(url, later, "run", "--select", "subject_archive_snapshot")
     assert reply["success"], reply["output"][-4000:]
     assert query(url, everything) == after
     # a correction rerun for the same as_of is not a new version (it is recorded at the next later as_of)
     with psycopg.connect(url) as conn:
-        conn.execute("update intermediate.int_subject_archive set archive_hash = md5(archive_hash) where uscc = %s", (S1,))
+        conn.execute(
+            "update intermediate.int_subject_archive set archive_hash = md5(archive_hash) where uscc = %s", (S1,)
+        )
     reply = dbt(url, later, "run", "--select", "subject_archive_snapshot")
     assert reply["success"], reply["output"][-4000:]
     assert query(url, everything) == after
@@ -208,4 +284,5 @@ def test_the_rule_unit_tests_run_and_pass(db):
     results = json.loads((target_of(url) / "run_results.json").read_text())["results"]
     assert sorted((r["unique_id"].split(".")[-1], r["status"]) for r in results) == [
         ("credit_evaluation_points_score_and_grade", "pass"),
-        ("penalty_publicity_by_regime_severity_repair_and_objection", "pass")]
+        ("penalty_publicity_by_regime_severity_repair_and_objection", "pass"),
+    ]

@@ -1,4 +1,5 @@
 """GB 32100 (USCC) and GB 11643 (resident ID) exactly as docs/spec/DOMAIN.md §1, checked against real codes."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,13 +9,15 @@ from include import settings
 from include.ingest import codes
 
 # Codes of real, well-known registrants (public on 国家企业信用信息公示系统 and the registrants' sites).
-REAL_USCC = ["91330100716105852F",  # 阿里巴巴（中国）有限公司
-             "9144030071526726XG",  # 深圳市腾讯计算机系统有限公司
-             "914403001922038216",  # 华为技术有限公司
-             "91110108551385082Q",  # 小米科技有限责任公司
-             "91310000MA1FL1MMXL",  # a Shanghai code with letters in the organisation part
-             "11100000000013127D",  # 机构编制 · 机关
-             "12100000400010275N"]  # 机构编制 · 事业单位
+REAL_USCC = [
+    "91330100716105852F",  # 阿里巴巴（中国）有限公司
+    "9144030071526726XG",  # 深圳市腾讯计算机系统有限公司
+    "914403001922038216",  # 华为技术有限公司
+    "91110108551385082Q",  # 小米科技有限责任公司
+    "91310000MA1FL1MMXL",  # a Shanghai code with letters in the organisation part
+    "11100000000013127D",  # 机构编制 · 机关
+    "12100000400010275N",
+]  # 机构编制 · 事业单位
 
 # Valid codes with letters in positions 1–2, each check character worked out by hand from
 # docs/spec/DOMAIN.md §1 (not by codes.py, which is under test). Weights 3^i mod 31, i = 0..16:
@@ -23,11 +26,11 @@ REAL_USCC = ["91330100716105852F",  # 阿里巴巴（中国）有限公司
 #
 # N2640100MA0000001 + ?: N·1 + 2·3 + 6·9 + 4·27 + 0·19 + 1·26 + 0·16 + 0·17 + M·20 + A·29 + 0… + 1·28
 #   = 22 + 6 + 54 + 108 + 26 + 420 + 290 + 28 = 954; 954 mod 31 = 24 (930 = 30·31); 31 − 24 = 7 → '7'
-VILLAGE = "N2640100MA00000017"      # 农业 · 村级集体经济组织
+VILLAGE = "N2640100MA00000017"  # 农业 · 村级集体经济组织
 # Y1640100MA0000002 + ?: 30 + 3 + 54 + 108 + 26 + 420 + 290 + 2·28 = 987; 987 mod 31 = 26; 31 − 26 = 5 → '5'
-OTHER = "Y1640100MA00000025"        # 其他
+OTHER = "Y1640100MA00000025"  # 其他
 # 92640100MA0000003 + ?: 9 + 6 + 54 + 108 + 26 + 420 + 290 + 3·28 = 997; 997 mod 31 = 5; 31 − 5 = 26 → 'T'
-SHOP = "92640100MA0000003T"         # 工商 · 个体工商户
+SHOP = "92640100MA0000003T"  # 工商 · 个体工商户
 
 
 @pytest.mark.parametrize("code", REAL_USCC)
@@ -37,7 +40,7 @@ def test_real_codes_are_valid(code):
 
 def test_every_wrong_check_character_is_caught():
     code = REAL_USCC[0]
-    wrong = [c for c in "0123456789ABCDEFGHJKLMNPQRTUWXY" if c != code[17]]   # DOMAIN §1's alphabet
+    wrong = [c for c in "0123456789ABCDEFGHJKLMNPQRTUWXY" if c != code[17]]  # DOMAIN §1's alphabet
     assert all("check character" in codes.uscc_problem(code[:17] + c) for c in wrong)
 
 
@@ -48,8 +51,10 @@ def test_letters_in_positions_1_2_are_valid_where_stdnum_disagrees():
     assert stdnum_uscc.is_valid(REAL_USCC[0])
 
 
-@pytest.mark.parametrize("code, expected", [(VILLAGE, "7"), (OTHER, "5"), (SHOP, "T"),
-                                            ("91330100716105852F", "F"), ("9144030071526726XG", "G")])
+@pytest.mark.parametrize(
+    "code, expected",
+    [(VILLAGE, "7"), (OTHER, "5"), (SHOP, "T"), ("91330100716105852F", "F"), ("9144030071526726XG", "G")],
+)
 def test_check_character_of_known_codes(code, expected):
     assert codes.uscc_check_char(code[:17]) == expected
 
@@ -60,18 +65,21 @@ def test_a_lettered_code_one_check_value_off_is_caught(code):
     assert "check character" in codes.uscc_problem(code)
 
 
-@pytest.mark.parametrize("code, problem", [
-    ("9133010071610585", "18 characters"),
-    ("91330100716105852O", "not in the code alphabet"),   # O is excluded
-    ("9133010071610585IF", "not in the code alphabet"),
-    ("91A30100716105852F", "positions 3–8"),
-])
+@pytest.mark.parametrize(
+    "code, problem",
+    [
+        ("9133010071610585", "18 characters"),
+        ("91330100716105852O", "not in the code alphabet"),  # O is excluded
+        ("9133010071610585IF", "not in the code alphabet"),
+        ("91A30100716105852F", "positions 3–8"),
+    ],
+)
 def test_malformed_codes(code, problem):
     assert problem in codes.uscc_problem(code)
 
 
 def test_resident_id():
-    assert codes.ric_problem("11010519491231002X") is None          # GB 11643's own example
+    assert codes.ric_problem("11010519491231002X") is None  # GB 11643's own example
     assert "check digit" in codes.ric_problem("110105194912310021")
     assert "not a date" in codes.ric_problem("110105194902300027")  # 1949-02-30
     assert "province" in codes.ric_problem("990105194912310021")

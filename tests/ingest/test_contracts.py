@@ -1,4 +1,5 @@
 """The feed contracts equal docs/spec/CONTRACT.md §3, and the loader refuses malformed contracts."""
+
 from __future__ import annotations
 
 import re
@@ -10,8 +11,19 @@ from include import feeds
 from include.feeds import ContractError, parse_contract
 
 CONTRACT_MD = Path(__file__).resolve().parents[2] / "docs" / "spec" / "CONTRACT.md"
-FEEDS = ["subjects", "tax", "utilities", "real_estate", "penalties", "licenses", "dishonest_debtors",
-         "commitments", "repairs", "objections", "ledgers"]
+FEEDS = [
+    "subjects",
+    "tax",
+    "utilities",
+    "real_estate",
+    "penalties",
+    "licenses",
+    "dishonest_debtors",
+    "commitments",
+    "repairs",
+    "objections",
+    "ledgers",
+]
 _FIELD = re.compile(r"(\S+) `(\w+)` (text|uscc|id|date|month|money|int|flag|enum)( R\b)?")
 
 
@@ -45,7 +57,9 @@ def test_enums_and_rules_of_double_publicity():
     assert "限制开展生产经营活动" in penalties.column("penalty_type").values
     assert penalties.column("subject_category").values == ("法人及非法人组织", "自然人", "个体工商户")
     rules = {r.rule: r for r in penalties.rules}
-    assert rules["required_unless"].column == "uscc" and rules["required_unless"].unless == {"subject_category": ("自然人",)}
+    assert rules["required_unless"].column == "uscc" and rules["required_unless"].unless == {
+        "subject_category": ("自然人",)
+    }
     assert rules["required_if"].column == "id_no"
     assert rules["category_matches_uscc"].severity == "warning"
     assert penalties.reference_date == ("decided_on", "reported_on")
@@ -59,24 +73,34 @@ def _write(tmp_path: Path, name: str, body: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("body, message", [
-    ("feed: other\ncolumns: [{name: a, header: 甲, type: text}]", "must equal the file name"),
-    ("feed: x\ncolumns: [{name: a, header: 甲, type: textual}]", "type 'textual'"),
-    ("feed: x\ncolumns: [{name: a, header: 甲, type: enum}]", "enum without values"),
-    ("feed: x\ncolumns: [{name: A-b, header: 甲, type: text}]", "lower_snake_case"),
-    ("feed: x\ncolumns: [{name: a, header: 甲, type: text, requird: true}]", "unknown keys"),
-    ("feed: x\nbusiness_key: [b]\ncolumns: [{name: a, header: 甲, type: text}]", "unknown column 'b'"),
-    ("feed: x\ncolumns: [{name: a, header: 甲, type: text}]\nrules: [{rule: required_if, column: z}]", "unknown column"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("feed: other\ncolumns: [{name: a, header: 甲, type: text}]", "must equal the file name"),
+        ("feed: x\ncolumns: [{name: a, header: 甲, type: textual}]", "type 'textual'"),
+        ("feed: x\ncolumns: [{name: a, header: 甲, type: enum}]", "enum without values"),
+        ("feed: x\ncolumns: [{name: A-b, header: 甲, type: text}]", "lower_snake_case"),
+        ("feed: x\ncolumns: [{name: a, header: 甲, type: text, requird: true}]", "unknown keys"),
+        ("feed: x\nbusiness_key: [b]\ncolumns: [{name: a, header: 甲, type: text}]", "unknown column 'b'"),
+        (
+            "feed: x\ncolumns: [{name: a, header: 甲, type: text}]\nrules: [{rule: required_if, column: z}]",
+            "unknown column",
+        ),
+    ],
+)
 def test_malformed_contract_is_refused(tmp_path, body, message):
     with pytest.raises(ContractError, match=message):
         parse_contract(_write(tmp_path, "x" if "feed: x" in body else "y", body))
 
 
 def test_a_new_feed_is_just_a_file(tmp_path):
-    _write(tmp_path, "fines", "feed: fines\nbusiness_key: [fine_no]\ncolumns:\n"
-           "  - {name: fine_no, header: 编号, type: text, required: true}\n"
-           "  - {name: amount, header: 金额（元）, type: money}\n")
+    _write(
+        tmp_path,
+        "fines",
+        "feed: fines\nbusiness_key: [fine_no]\ncolumns:\n"
+        "  - {name: fine_no, header: 编号, type: text, required: true}\n"
+        "  - {name: amount, header: 金额（元）, type: money}\n",
+    )
     contracts = feeds.load_contracts(tmp_path)
     assert list(contracts) == ["fines"]
     assert contracts["fines"].column("amount").pg_type == "numeric"

@@ -1,5 +1,6 @@
 """A NUL character in a cell quarantines its row (rule `control_character`); the other rows load.
 Only files that really are binary are rejected whole (include/ingest/readers.py `_kind_and_encoding`)."""
+
 from __future__ import annotations
 
 import io
@@ -10,14 +11,23 @@ import pytest
 
 from include.ingest import checks, ensure_schemas, load_file, vectorized
 
-from .helpers import (ALIBABA, TENCENT, assert_accounted, assert_message_names_everything, deliver, ledger,
-                      quarantine, raw_rows)
+from .helpers import (
+    ALIBABA,
+    TENCENT,
+    assert_accounted,
+    assert_message_names_everything,
+    deliver,
+    ledger,
+    quarantine,
+    raw_rows,
+)
 
 HEADER = "统一社会信用代码,户名,户号,类别,账期,应缴金额（元）,实缴金额（元）,缴费日期,供应单位"
 
 
-def _bill(account: str, name: str = "阿里巴巴", paid_on: str = "2022-03-05", provider: str = "水司",
-          uscc: str = ALIBABA) -> str:
+def _bill(
+    account: str, name: str = "阿里巴巴", paid_on: str = "2022-03-05", provider: str = "水司", uscc: str = ALIBABA
+) -> str:
     return f"{uscc},{name},{account},水,2022-03,10,10,{paid_on},{provider}"
 
 
@@ -61,45 +71,63 @@ def test_a_nul_in_one_cell_quarantines_that_row_and_the_others_load(db, tmp_path
     assert (result["status"], result["reason"]) == ("loaded", None), result
     assert (result["rows_read"], result["rows_loaded"], result["rows_quarantined"]) == (5, 4, 1)
     assert_accounted(db, result)
-    assert [(r["_row_number"], r["account_no"]) for r in raw_rows(db, "utilities", result["sha256"])] == \
-        [(3, "A-1"), (4, "A-2"), (6, "A-4"), (7, "A-5")]
+    assert [(r["_row_number"], r["account_no"]) for r in raw_rows(db, "utilities", result["sha256"])] == [
+        (3, "A-1"),
+        (4, "A-2"),
+        (6, "A-4"),
+        (7, "A-5"),
+    ]
     [problem] = quarantine(db, result["sha256"])
-    assert (problem["row_number"], problem["column_name"], problem["rule"], problem["value"], problem["severity"]) == \
-        (5, "name", "control_character", "阿里\u2400巴巴", "error")
+    assert (problem["row_number"], problem["column_name"], problem["rule"], problem["value"], problem["severity"]) == (
+        5,
+        "name",
+        "control_character",
+        "阿里\u2400巴巴",
+        "error",
+    )
     assert problem["message"] == (
         "五月.csv, row 5, column '户名' (name): rule control_character: the cell holds a NUL character (U+0000, "
         "shown here as ␀) at character 3, which is not text and cannot be stored; delete it from the cell "
-        "(exports from other systems leave it) and deliver the row again; value '阿里␀巴巴'")
+        "(exports from other systems leave it) and deliver the row again; value '阿里␀巴巴'"
+    )
     assert_message_names_everything(problem, "五月.csv")
     assert ledger(db, "utilities", "五月.csv")["detail"]["encoding"] == encoding
 
 
 def test_nuls_anywhere_in_a_row_give_the_same_quarantine_by_both_paths(db, tmp_path, monkeypatch):
     header = HEADER + ",备注"
-    rows = [_bill("B-1") + ",",
-            _bill("B-2") + ",手工\x00录入",                                 # a column of no contract
-            _bill("B-3", uscc=ALIBABA[:9] + "\x00" + ALIBABA[9:], paid_on="2022-02-30") + ",",   # and a date
-            _bill("B-4", provider="\x00水司\x00") + ",",                     # two in one cell
-            _bill("B-5", paid_on="\x00") + ",",                              # an optional cell, only a NUL
-            _bill("B-6", uscc=TENCENT) + ","]
+    rows = [
+        _bill("B-1") + ",",
+        _bill("B-2") + ",手工\x00录入",  # a column of no contract
+        _bill("B-3", uscc=ALIBABA[:9] + "\x00" + ALIBABA[9:], paid_on="2022-02-30") + ",",  # and a date
+        _bill("B-4", provider="\x00水司\x00") + ",",  # two in one cell
+        _bill("B-5", paid_on="\x00") + ",",  # an optional cell, only a NUL
+        _bill("B-6", uscc=TENCENT) + ",",
+    ]
     outcomes = {}
     for path_name in ("fast", "general"):
         data = _csv(f"六月水费 {path_name}", rows, header).encode()
         result = _load(db, tmp_path / path_name, monkeypatch, path_name, "六月.csv", data)
-        assert (result["status"], result["rows_read"], result["rows_loaded"], result["rows_quarantined"]) == \
-            ("loaded", 6, 2, 4), result
+        assert (result["status"], result["rows_read"], result["rows_loaded"], result["rows_quarantined"]) == (
+            "loaded",
+            6,
+            2,
+            4,
+        ), result
         assert_accounted(db, result)
         for p in quarantine(db, result["sha256"]):
             assert_message_names_everything(p, "六月.csv")
-        outcomes[path_name] = ([p["message"] for p in quarantine(db, result["sha256"])],
-                               _problems(db, result["sha256"]),
-                               [r["account_no"] for r in raw_rows(db, "utilities", result["sha256"])])
+        outcomes[path_name] = (
+            [p["message"] for p in quarantine(db, result["sha256"])],
+            _problems(db, result["sha256"]),
+            [r["account_no"] for r in raw_rows(db, "utilities", result["sha256"])],
+        )
     assert outcomes["fast"] == outcomes["general"]
     messages, problems, loaded = outcomes["fast"]
     assert loaded == ["B-1", "B-6"]
     assert problems == [
         (4, "备注", "control_character", "手工␀录入", "error"),
-        (5, "uscc", "control_character", "913301007␀16105852F", "error"),   # not also uscc_check
+        (5, "uscc", "control_character", "913301007␀16105852F", "error"),  # not also uscc_check
         (5, "paid_on", "date", "2022-02-30", "error"),
         (6, "provider", "control_character", "␀水司␀", "error"),
         (7, "paid_on", "control_character", "␀", "error"),
@@ -107,7 +135,8 @@ def test_nuls_anywhere_in_a_row_give_the_same_quarantine_by_both_paths(db, tmp_p
     assert messages[0] == (
         "六月.csv, row 4, column '备注' (column J, not in the contract): rule control_character: the cell holds "
         "a NUL character (U+0000, shown here as ␀) at character 3, which is not text and cannot be stored; "
-        "delete it from the cell (exports from other systems leave it) and deliver the row again; value '手工␀录入'")
+        "delete it from the cell (exports from other systems leave it) and deliver the row again; value '手工␀录入'"
+    )
     assert "the cell holds 2 NUL characters (U+0000, shown here as ␀) at character 1," in messages[3]
 
 
@@ -117,15 +146,19 @@ def test_a_utf16_file_with_a_nul_character_quarantines_the_row(db, tmp_path):
     landing = tmp_path / "landing"
     deliver(landing, "utilities", "unicode.txt", b"\xff\xfe" + text.encode("utf-16-le"))
     result = load_file(db, "utilities", "unicode.txt", landing)
-    assert (result["status"], result["rows_read"], result["rows_loaded"], result["rows_quarantined"]) == \
-        ("loaded", 2, 1, 1), result
+    assert (result["status"], result["rows_read"], result["rows_loaded"], result["rows_quarantined"]) == (
+        "loaded",
+        2,
+        1,
+        1,
+    ), result
     assert_accounted(db, result)
     assert _problems(db, result["sha256"]) == [(4, "name", "control_character", "阿里␀", "error")]
 
 
 def test_a_nul_in_the_header_is_shown_and_matches_no_column(db, tmp_path):
     landing = tmp_path / "landing"
-    optional = HEADER.replace("缴费日期", "缴费\x00日期")   # as any unknown header of an optional column
+    optional = HEADER.replace("缴费日期", "缴费\x00日期")  # as any unknown header of an optional column
     deliver(landing, "utilities", "header.csv", _csv("八月水费", [_bill("D-1")], optional))
     result = load_file(db, "utilities", "header.csv", landing)
     assert (result["status"], result["rows_loaded"], result["rows_quarantined"]) == ("loaded", 1, 0), result
@@ -141,7 +174,8 @@ def test_a_nul_in_the_header_is_shown_and_matches_no_column(db, tmp_path):
     assert result["status"] == "rejected"
     assert result["reason"] == (
         "header2.csv, row 2: required column(s) missing from the header: 户名 (name); rule: required_column; "
-        "header found: 统一社会信用代码 | 户␀名 | 户号 | 类别 | 账期 | 应缴金额（元） | 实缴金额（元） | 缴费日期 | 供应单位")
+        "header found: 统一社会信用代码 | 户␀名 | 户号 | 类别 | 账期 | 应缴金额（元） | 实缴金额（元） | 缴费日期 | 供应单位"
+    )
 
 
 def _threshold_file(nuls: int) -> bytes:
@@ -151,12 +185,16 @@ def _threshold_file(nuls: int) -> bytes:
 
 def test_nul_bytes_become_binary_at_one_byte_in_ten(db, tmp_path):
     size_without = len(_threshold_file(0))
-    most = -(-size_without // 9) - 1           # 9·k < size_without: k NULs are less than 1 in 10 bytes
+    most = -(-size_without // 9) - 1  # 9·k < size_without: k NULs are less than 1 in 10 bytes
     landing = tmp_path / "landing"
     deliver(landing, "utilities", "padded.csv", _threshold_file(most))
     result = load_file(db, "utilities", "padded.csv", landing)
-    assert (result["status"], result["rows_read"], result["rows_loaded"], result["rows_quarantined"]) == \
-        ("loaded", 3, 2, 1), result
+    assert (result["status"], result["rows_read"], result["rows_loaded"], result["rows_quarantined"]) == (
+        "loaded",
+        3,
+        2,
+        1,
+    ), result
     [problem] = _problems(db, result["sha256"])
     assert problem == (4, "provider", "control_character", "水司" + "␀" * most, "error")
     assert (size_without, most) == (357, 39)
@@ -166,7 +204,8 @@ def test_nul_bytes_become_binary_at_one_byte_in_ten(db, tmp_path):
     assert (result["status"], result["rows_read"]) == ("rejected", 0)
     assert result["reason"] == (
         "padded_more.csv: binary content (40 NUL bytes, 10% of the file), neither CSV nor .xlsx; rule: format; "
-        "export the data again as CSV (UTF-8, GB18030, or UTF-16 with its byte-order mark) or .xlsx")
+        "export the data again as CSV (UTF-8, GB18030, or UTF-16 with its byte-order mark) or .xlsx"
+    )
 
 
 def _noise(n: int) -> bytes:
@@ -187,10 +226,16 @@ ZEROS = bytes(512) + _noise(512) + bytes(512)
 
 BINARY = {
     # NUL bytes, and no text encoding reads the bytes
-    "image.csv": (PNG, "binary content (26 NUL bytes, and from line 3 on bytes such as b'\\xff\\xc8\\xb5\\x9b' that "
-                       "are not text in UTF-8 nor GB18030), neither CSV nor .xlsx"),
-    "scan.pdf.csv": (PDF, "binary content (14 NUL bytes, and from line 6 on bytes such as b'\\xff\\xc8\\xb5\\x9b' "
-                          "that are not text in UTF-8 nor GB18030), neither CSV nor .xlsx"),
+    "image.csv": (
+        PNG,
+        "binary content (26 NUL bytes, and from line 3 on bytes such as b'\\xff\\xc8\\xb5\\x9b' that "
+        "are not text in UTF-8 nor GB18030), neither CSV nor .xlsx",
+    ),
+    "scan.pdf.csv": (
+        PDF,
+        "binary content (14 NUL bytes, and from line 6 on bytes such as b'\\xff\\xc8\\xb5\\x9b' "
+        "that are not text in UTF-8 nor GB18030), neither CSV nor .xlsx",
+    ),
     # NUL bytes one in ten or more
     "unicode_without_bom.csv": (UTF16_NO_BOM, "binary content (273 NUL bytes, 39% of the file), neither CSV nor .xlsx"),
     "zeros.csv": (ZEROS, "binary content (1,025 NUL bytes, 67% of the file), neither CSV nor .xlsx"),
@@ -203,10 +248,16 @@ def test_a_file_that_really_is_binary_is_still_rejected_whole(db, tmp_path, name
     landing = tmp_path / "landing"
     deliver(landing, "utilities", name, data)
     result = load_file(db, "utilities", name, landing)
-    assert (result["status"], result["rows_read"], result["rows_loaded"], result["rows_quarantined"]) == \
-        ("rejected", 0, 0, 0), result
-    assert result["reason"] == (f"{name}: {words}; rule: format; export the data again as CSV (UTF-8, GB18030, or "
-                                "UTF-16 with its byte-order mark) or .xlsx")
+    assert (result["status"], result["rows_read"], result["rows_loaded"], result["rows_quarantined"]) == (
+        "rejected",
+        0,
+        0,
+        0,
+    ), result
+    assert result["reason"] == (
+        f"{name}: {words}; rule: format; export the data again as CSV (UTF-8, GB18030, or "
+        "UTF-16 with its byte-order mark) or .xlsx"
+    )
     row = ledger(db, "utilities", name)
     assert (row["status"], row["reason"]) == ("rejected", result["reason"])
     assert quarantine(db, result["sha256"]) == [] and raw_rows(db, "utilities", result["sha256"]) == []
@@ -243,14 +294,17 @@ def test_xlsx_cells_with_control_characters(db, tmp_path):
     deliver(landing, "utilities", "raw.xlsx", _xlsx_with((b"MARK", b"A\x00B")))
     result = load_file(db, "utilities", "raw.xlsx", landing)
     assert (result["status"], result["rows_read"]) == ("rejected", 0), result
-    assert result["reason"].startswith("raw.xlsx, sheet 'Sheet': the workbook is damaged or truncated (ParseError: "
-                                       "not well-formed (invalid token): line 1, column ")
+    assert result["reason"].startswith(
+        "raw.xlsx, sheet 'Sheet': the workbook is damaged or truncated (ParseError: "
+        "not well-formed (invalid token): line 1, column "
+    )
     assert result["reason"].endswith("); rule: xlsx_readable; export it again")
     assert raw_rows(db, "utilities", result["sha256"]) == []
 
 
 def test_a_file_without_nul_bytes_is_never_screened(db, tmp_path, monkeypatch):
     """The hot path pays nothing: no cell or column is looked at for a NUL in a clean file."""
+
     def never(*args):
         raise AssertionError("a clean file was screened for NUL characters")
 
@@ -262,5 +316,6 @@ def test_a_file_without_nul_bytes_is_never_screened(db, tmp_path, monkeypatch):
         result = _load(db, landing / path_name, monkeypatch, path_name, "clean.csv", data)
         assert (result["status"], result["rows_loaded"], result["rows_quarantined"]) == ("loaded", 1, 1)
     with psycopg.connect(db) as conn:
-        assert conn.execute("select count(*) from audit.quarantine where rule = 'control_character' "
-                            "and file_name = 'clean.csv'").fetchone() == (0,)
+        assert conn.execute(
+            "select count(*) from audit.quarantine where rule = 'control_character' and file_name = 'clean.csv'"
+        ).fetchone() == (0,)

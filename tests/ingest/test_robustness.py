@@ -1,4 +1,5 @@
 """All or nothing: a failure inside COPY, concurrent loads of the same bytes, hostile landing zones."""
+
 from __future__ import annotations
 
 import os
@@ -11,7 +12,17 @@ from include.ingest import ensure_schemas, load, load_file, pending_files, unkno
 
 from .helpers import ALIBABA, assert_accounted, csv_text, deliver, ledger, quarantine, raw_rows
 
-HEADER = ["统一社会信用代码", "户名", "户号", "类别", "账期", "应缴金额（元）", "实缴金额（元）", "缴费日期", "供应单位"]
+HEADER = [
+    "统一社会信用代码",
+    "户名",
+    "户号",
+    "类别",
+    "账期",
+    "应缴金额（元）",
+    "实缴金额（元）",
+    "缴费日期",
+    "供应单位",
+]
 
 
 def bills(n: int, tag: str, bad_every: int = 0) -> str:
@@ -30,10 +41,14 @@ def db(scratch_db):
 
 def _visible(db: str, sha256: str) -> tuple[int, int, int]:
     with psycopg.connect(db) as conn:
-        return tuple(conn.execute(
-            "select (select count(*) from raw.utilities where _file_sha256 = %(s)s),"
-            " (select count(*) from audit.quarantine where sha256 = %(s)s),"
-            " (select count(*) from audit.file_ledger where sha256 = %(s)s)", {"s": sha256}).fetchone())
+        return tuple(
+            conn.execute(
+                "select (select count(*) from raw.utilities where _file_sha256 = %(s)s),"
+                " (select count(*) from audit.quarantine where sha256 = %(s)s),"
+                " (select count(*) from audit.file_ledger where sha256 = %(s)s)",
+                {"s": sha256},
+            ).fetchone()
+        )
 
 
 def test_an_exception_inside_copy_leaves_nothing_and_the_retry_loads_once(db, tmp_path, monkeypatch):
@@ -45,7 +60,7 @@ def test_an_exception_inside_copy_leaves_nothing_and_the_retry_loads_once(db, tm
 
     def failing_write(copy, lines):
         calls.append(len(lines))
-        if len(calls) == 2:            # the first chunk went to the server already
+        if len(calls) == 2:  # the first chunk went to the server already
             raise ConnectionError("network dropped in the middle of COPY")
         real_write(copy, lines)
 
@@ -55,9 +70,9 @@ def test_an_exception_inside_copy_leaves_nothing_and_the_retry_loads_once(db, tm
     sha = load.fingerprint(landing / "utilities" / "flaky.csv").sha256
     assert _visible(db, sha) == (0, 0, 0)
     monkeypatch.setattr(load, "write_chunk", real_write)
-    result = load_file(db, "utilities", "flaky.csv", landing)             # Airflow's retry
+    result = load_file(db, "utilities", "flaky.csv", landing)  # Airflow's retry
     assert (result["status"], result["rows_loaded"], result["rows_quarantined"]) == ("loaded", 6, 3)
-    assert load_file(db, "utilities", "flaky.csv", landing) == result     # and again: a no-op
+    assert load_file(db, "utilities", "flaky.csv", landing) == result  # and again: a no-op
     assert _visible(db, sha) == (6, 3, 1)
     assert_accounted(db, result)
 
@@ -91,8 +106,11 @@ def test_two_tasks_loading_the_same_bytes_at_once_load_once(db, tmp_path):
 def test_the_unique_index_refuses_a_second_load_of_the_same_bytes(db):
     with psycopg.connect(db) as conn, pytest.raises(psycopg.errors.UniqueViolation):
         for name in ("x.csv", "y.csv"):
-            conn.execute("insert into audit.file_ledger (feed, file_name, sha256, size_bytes, received_at, status)"
-                         " values ('utilities', %s, 'same', 1, now(), 'loaded')", (name,))
+            conn.execute(
+                "insert into audit.file_ledger (feed, file_name, sha256, size_bytes, received_at, status)"
+                " values ('utilities', %s, 'same', 1, now(), 'loaded')",
+                (name,),
+            )
 
 
 def test_pending_files_lists_plain_files_only(tmp_path):
@@ -115,9 +133,16 @@ def test_pending_files_lists_plain_files_only(tmp_path):
         pending_files("../tax", landing)
 
 
-@pytest.mark.parametrize("name, rule", [("../tax/b.csv", "file_name"), (".hidden.csv", "file_name"),
-                                        ("link.csv", "regular_file"), ("sub", "regular_file"),
-                                        ("gone.csv", "file_exists")])
+@pytest.mark.parametrize(
+    "name, rule",
+    [
+        ("../tax/b.csv", "file_name"),
+        (".hidden.csv", "file_name"),
+        ("link.csv", "regular_file"),
+        ("sub", "regular_file"),
+        ("gone.csv", "file_exists"),
+    ],
+)
 def test_load_file_resolves_nothing_outside(db, tmp_path, name, rule):
     landing = tmp_path / "landing"
     deliver(landing, "utilities", ".hidden.csv", bills(1, "H"))
@@ -165,4 +190,4 @@ def test_a_gb18030_file_name_is_shown_decoded_and_loads(db, tmp_path):
     assert pending_files("utilities", landing) == ["五月水费.csv"]
     result = load_file(db, "utilities", "五月水费.csv", landing)
     assert (result["status"], result["file_name"], result["rows_loaded"]) == ("loaded", "五月水费.csv", 2)
-    assert pending_files("utilities", landing, conninfo=db) == []   # and the ledger knows it by that name
+    assert pending_files("utilities", landing, conninfo=db) == []  # and the ledger knows it by that name

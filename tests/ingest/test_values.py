@@ -1,4 +1,5 @@
 """Value normalisation of every docs/spec/CONTRACT.md §3 format, and its errors."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,15 +11,30 @@ from include.ingest import values
 from include.ingest.values import Bad
 
 
-@pytest.mark.parametrize("cell", ["2022-03-05", "2022/3/5", "2022年3月5日", "20220305", " ２０２２－０３－０５ ",
-                                  "2022.03.05", "2022-03-05 00:00:00", dt.datetime(2022, 3, 5), dt.date(2022, 3, 5),
-                                  44625, 44625.0])
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "2022-03-05",
+        "2022/3/5",
+        "2022年3月5日",
+        "20220305",
+        " ２０２２－０３－０５ ",
+        "2022.03.05",
+        "2022-03-05 00:00:00",
+        dt.datetime(2022, 3, 5),
+        dt.date(2022, 3, 5),
+        44625,
+        44625.0,
+    ],
+)
 def test_dates(cell):
     assert values.to_date(cell) == "2022-03-05"
 
 
-@pytest.mark.parametrize("cell", ["2022-02-30", "2022/2/30", "2022年2月30日", "20220230", "2022-13-01", "3/5/2022",
-                                  "昨天", "1800-01-01", True])
+@pytest.mark.parametrize(
+    "cell",
+    ["2022-02-30", "2022/2/30", "2022年2月30日", "20220230", "2022-13-01", "3/5/2022", "昨天", "1800-01-01", True],
+)
 def test_impossible_dates_are_errors(cell):
     with pytest.raises(Bad) as err:
         values.to_date(cell)
@@ -36,8 +52,18 @@ def test_bad_months(cell):
         values.to_month(cell)
 
 
-@pytest.mark.parametrize("cell, expected", [("1,234.50", "1234.50"), ("１２３４．５", "1234.5"), (" 12 ", "12"),
-                                            (1234.5, "1234.5"), (1234.0, "1234"), ("-3", "-3"), ("¥1,000", "1000")])
+@pytest.mark.parametrize(
+    "cell, expected",
+    [
+        ("1,234.50", "1234.50"),
+        ("１２３４．５", "1234.5"),
+        (" 12 ", "12"),
+        (1234.5, "1234.5"),
+        (1234.0, "1234"),
+        ("-3", "-3"),
+        ("¥1,000", "1000"),
+    ],
+)
 def test_money(cell, expected):
     assert values.to_money(cell) == expected
 
@@ -48,8 +74,21 @@ def test_bad_money(cell):
         values.to_money(cell)
 
 
-@pytest.mark.parametrize("cell, expected", [("是", "t"), ("否", "f"), ("Y", "t"), ("n", "f"), ("1", "t"), ("0", "f"),
-                                            ("true", "t"), ("FALSE", "f"), (True, "t"), (0, "f")])
+@pytest.mark.parametrize(
+    "cell, expected",
+    [
+        ("是", "t"),
+        ("否", "f"),
+        ("Y", "t"),
+        ("n", "f"),
+        ("1", "t"),
+        ("0", "f"),
+        ("true", "t"),
+        ("FALSE", "f"),
+        (True, "t"),
+        (0, "f"),
+    ],
+)
 def test_flags(cell, expected):
     assert values.to_flag(cell) == expected
 

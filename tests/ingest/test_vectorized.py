@@ -1,5 +1,6 @@
 """The fast path (pyarrow, include/ingest/vectorized.py) against the general path (Python rows):
 the same messy file must give the very same raw rows and quarantine rows either way."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,13 +14,13 @@ from include.ingest import ensure_schemas, load, load_file, pgbinary, vectorized
 from .helpers import ALIBABA, TENCENT, VILLAGE, assert_accounted, deliver, quarantine, raw_rows
 
 HEADER = "统一社会信用代码,户名,户号,类别,账期,应缴金额（元）,实缴金额（元）,缴费日期,供应单位"
-ARRIVED = dt.datetime(2024, 5, 6, 7, 8, 9, tzinfo=dt.timezone.utc)
+ARRIVED = dt.datetime(2024, 5, 6, 7, 8, 9, tzinfo=dt.UTC)
 
 # Every kind of cell the checks treat specially, in rows that one-record-per-line blocks can hold.
 MESSY_ROWS = [
     f"{ALIBABA},阿里巴巴,A-001,水,2022-03,\"1,234.50\",1234.5,2022/3/5,银川市自来水公司",
     "９１３３０１００７１６１０５８５２Ｆ, 阿里巴巴 ,A-002,电,2022年4月,１００,100,2022年4月5日,国网银川供电公司",
-    ",,,,,,,,",                                                       # blank row: counted, not read
+    ",,,,,,,,",  # blank row: counted, not read
     f"{VILLAGE},某村集体\u3000,V-9,气,202205,80,80,20220603,燃气公司",
     f"{ALIBABA[:17]}X,阿里巴巴,A-003,气,2022-05,100,90,2022-02-30,燃气公司",
     f"{TENCENT},,T-1,热,2022-13,abc,10,,热力公司",
@@ -27,7 +28,7 @@ MESSY_ROWS = [
     f"{TENCENT},\"Tab\there\",T-3,电,2022-06,0,0.00,2022-06-30,\u00a0供电公司",
     f"{TENCENT},腾讯,\t,电,2022-06,1,1,,供电公司",
     f"{TENCENT},腾讯,T-5,Ｙ,2022-06,1,1,,供电公司",
-    "",                                                               # an empty line
+    "",  # an empty line
     f"{TENCENT},腾讯,T-6,电,2022-06,1,1,45000,供电公司",
 ]
 
@@ -44,8 +45,10 @@ def _comparable_raw(db: str, sha: str) -> list[dict]:
 
 
 def _comparable_quarantine(db: str, sha: str) -> list[tuple]:
-    return [(p["row_number"], p["column_name"], p["rule"], p["value"], p["message"], p["severity"])
-            for p in quarantine(db, sha)]
+    return [
+        (p["row_number"], p["column_name"], p["rule"], p["value"], p["message"], p["severity"])
+        for p in quarantine(db, sha)
+    ]
 
 
 def _load_both(db, tmp_path, monkeypatch, rows: list[str], tag: str, spy: list | None = None):
@@ -59,8 +62,11 @@ def _load_both(db, tmp_path, monkeypatch, rows: list[str], tag: str, spy: list |
                 m.setattr(vectorized, "applies", lambda *a: False)
             elif spy is not None:
                 real = vectorized.ColumnarChecker.encode
-                m.setattr(vectorized.ColumnarChecker, "encode",
-                          lambda self, *a: (spy.append(len(a[1])), real(self, *a))[1])
+                m.setattr(
+                    vectorized.ColumnarChecker,
+                    "encode",
+                    lambda self, *a, real=real: (spy.append(len(a[1])), real(self, *a))[1],
+                )
             results[path_name] = load_file(db, "utilities", "bills.csv", landing)
         assert results[path_name]["status"] == "loaded", results[path_name]
         assert_accounted(db, results[path_name])
@@ -74,8 +80,9 @@ def db(scratch_db):
 
 
 def _assert_same(db, fast, general):
-    assert {k: fast[k] for k in ("rows_read", "rows_loaded", "rows_quarantined")} == \
-           {k: general[k] for k in ("rows_read", "rows_loaded", "rows_quarantined")}
+    assert {k: fast[k] for k in ("rows_read", "rows_loaded", "rows_quarantined")} == {
+        k: general[k] for k in ("rows_read", "rows_loaded", "rows_quarantined")
+    }
     assert _comparable_raw(db, fast["sha256"]) == _comparable_raw(db, general["sha256"])
     assert _comparable_quarantine(db, fast["sha256"]) == _comparable_quarantine(db, general["sha256"])
 
@@ -93,8 +100,15 @@ def test_fast_and_general_paths_load_the_same_rows_and_problems(db, tmp_path, mo
     assert loaded["A-002"]["uscc"] == ALIBABA and loaded["A-002"]["name"] == "阿里巴巴"
     assert [r["_row_number"] for r in raw_rows(db, "utilities", fast["sha256"])] == [3, 4, 6, 9, 10]
     rules = {(p[0], p[2]) for p in _comparable_quarantine(db, fast["sha256"])}
-    assert {(7, "uscc_check"), (7, "date"), (8, "required"), (8, "enum"), (11, "required"), (12, "enum"),
-            (14, "date")} <= rules
+    assert {
+        (7, "uscc_check"),
+        (7, "date"),
+        (8, "required"),
+        (8, "enum"),
+        (11, "required"),
+        (12, "enum"),
+        (14, "date"),
+    } <= rules
 
 
 def test_a_line_break_inside_a_cell_hands_the_rest_of_the_file_to_python(db, tmp_path, monkeypatch):
@@ -105,10 +119,10 @@ def test_a_line_break_inside_a_cell_hands_the_rest_of_the_file_to_python(db, tmp
     rows = regular + [f"{TENCENT},\"腾讯\r\n深圳\",L-1,电,2022-06,1,1,,供电公司"] + MESSY_ROWS + regular[:5]
     encoded = []
     fast, general = _load_both(db, tmp_path, monkeypatch, rows, "multiline", spy=encoded)
-    assert encoded and sum(encoded) < len(rows)      # fast at first, Python after the line break
+    assert encoded and sum(encoded) < len(rows)  # fast at first, Python after the line break
     _assert_same(db, fast, general)
     numbers = [r["_row_number"] for r in raw_rows(db, "utilities", fast["sha256"])]
-    assert numbers[:3] == [3, 4, 5] and 43 in numbers and 44 in numbers       # the 2-line record is row 43
+    assert numbers[:3] == [3, 4, 5] and 43 in numbers and 44 in numbers  # the 2-line record is row 43
 
 
 def test_rows_wider_or_narrower_than_the_header_match_too(db, tmp_path, monkeypatch):
@@ -139,6 +153,7 @@ def test_the_writer_keeps_at_most_a_few_chunks_queued(db, tmp_path, monkeypatch)
     def spy(self, data):
         sizes.append(self._chunks.qsize())
         real_put(self, data)
+
     monkeypatch.setattr(load.PipelinedWriter, "write", spy)
     rows = [f"{TENCENT},腾讯,Q-{i},电,2022-06,{i},{i},,供电公司" for i in range(60)]
     landing = tmp_path / "queued"
@@ -147,8 +162,21 @@ def test_the_writer_keeps_at_most_a_few_chunks_queued(db, tmp_path, monkeypatch)
     assert sizes and max(sizes) <= load.QUEUED_CHUNKS
 
 
-@pytest.mark.parametrize("text", ["0", "-0.00", "1234.50", "+7.", ".5", "0.0001", "10000", "-99999999.123456789",
-                                  "100000000", "12345678901234567890.5"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0",
+        "-0.00",
+        "1234.50",
+        "+7.",
+        ".5",
+        "0.0001",
+        "10000",
+        "-99999999.123456789",
+        "100000000",
+        "12345678901234567890.5",
+    ],
+)
 def test_binary_numeric_round_trips_through_postgresql(db, text):
     assert _round_trip(db, "numeric", pgbinary.numeric(text)) == decimal.Decimal(text)
 
@@ -156,10 +184,10 @@ def test_binary_numeric_round_trips_through_postgresql(db, text):
 def test_binary_dates_timestamps_and_flags_round_trip(db):
     assert _round_trip(db, "date", pgbinary.date("1900-01-01")) == dt.date(1900, 1, 1)
     assert _round_trip(db, "date", pgbinary.date("2099-12-31")) == dt.date(2099, 12, 31)
-    moment = dt.datetime(2024, 2, 29, 23, 59, 58, 123456, tzinfo=dt.timezone.utc)
+    moment = dt.datetime(2024, 2, 29, 23, 59, 58, 123456, tzinfo=dt.UTC)
     assert _round_trip(db, "timestamptz", pgbinary.timestamptz(moment)) == moment
     assert _round_trip(db, "boolean", pgbinary.boolean("t")) is True
-    assert _round_trip(db, "bigint", pgbinary.bigint("-9223372036854775808")) == -2 ** 63
+    assert _round_trip(db, "bigint", pgbinary.bigint("-9223372036854775808")) == -(2**63)
     assert _round_trip(db, "text", pgbinary.NULL) is None
 
 

@@ -3,6 +3,7 @@
 Until (and independently of) the dbt models, the tests build the next publication themselves:
 a handful of subjects with valid codes, so every gate passes unless a test breaks something.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,8 +13,26 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-INDICATORS = ["I01", "I02", "I03", "I04", "I05", "I06", "I07", "I08", "I09", "I10", "I11_tax",
-              "I11_water", "I11_electricity", "I11_gas", "I11_real_estate", "I12", "I13", "I14"]
+INDICATORS = [
+    "I01",
+    "I02",
+    "I03",
+    "I04",
+    "I05",
+    "I06",
+    "I07",
+    "I08",
+    "I09",
+    "I10",
+    "I11_tax",
+    "I11_water",
+    "I11_electricity",
+    "I11_gas",
+    "I11_real_estate",
+    "I12",
+    "I13",
+    "I14",
+]
 
 
 def uscc(body17: str) -> str:
@@ -70,6 +89,7 @@ create table export_build.financing_penalties_changes (change_type text, record_
     decision_no text, previous_as_of date, previous_version text, as_of date)
 """
 
+
 def build(conninfo: str, as_of: dt.date, enterprises: int = 5, score_shift: int = 0) -> None:
     """(Re)create the build schemas with `enterprises` active enterprises, all gates passing."""
     rows = subjects(enterprises)
@@ -80,31 +100,57 @@ def build(conninfo: str, as_of: dt.date, enterprises: int = 5, score_shift: int 
             score = min(100, 70 + i * 5 + score_shift)
             grade = "A" if score >= 90 else "B" if score >= 75 else "C" if score >= 60 else "D"
             active = kind == "企业" and status == "存续"
-            conn.execute("insert into marts_build.subject_archive values (%s, %s, %s, %s, '640100', '张三', "
-                         "%s, 0.95, %s, %s, %s)", (code, name, kind, status, active, score, grade, as_of))
-            conn.execute("insert into marts_build.subject_archive_history values (%s, %s, %s, %s, %s, null, true)",
-                         (f"{code}|{as_of}", code, score, grade, as_of))
-            conn.execute("insert into marts_build.credit_events values (%s, 'penalty', %s, 'penalties', %s, %s, %s, "
-                         "true, %s, %s)", (code, as_of, f"宁罚〔2026〕{i}号", as_of, as_of + dt.timedelta(days=90),
-                                           Jsonb({"owner_masked": "640102********1234"}), as_of))
+            conn.execute(
+                "insert into marts_build.subject_archive values (%s, %s, %s, %s, '640100', '张三', "
+                "%s, 0.95, %s, %s, %s)",
+                (code, name, kind, status, active, score, grade, as_of),
+            )
+            conn.execute(
+                "insert into marts_build.subject_archive_history values (%s, %s, %s, %s, %s, null, true)",
+                (f"{code}|{as_of}", code, score, grade, as_of),
+            )
+            conn.execute(
+                "insert into marts_build.credit_events values (%s, 'penalty', %s, 'penalties', %s, %s, %s, "
+                "true, %s, %s)",
+                (
+                    code,
+                    as_of,
+                    f"宁罚〔2026〕{i}号",
+                    as_of,
+                    as_of + dt.timedelta(days=90),
+                    Jsonb({"owner_masked": "640102********1234"}),
+                    as_of,
+                ),
+            )
             if active:
-                conn.execute("insert into export_build.financing_profile values (%s, %s, '640100', %s, %s, "
-                             "'B', 12000.50, 0.95, 1, false, false, md5(%s), %s)",
-                             (code, name, grade, score, f"{code}{score}", as_of))
-                conn.execute("insert into export_build.financing_profile_changes values ('insert', %s, %s, null, null, %s)",
-                             (code, name, as_of))
+                conn.execute(
+                    "insert into export_build.financing_profile values (%s, %s, '640100', %s, %s, "
+                    "'B', 12000.50, 0.95, 1, false, false, md5(%s), %s)",
+                    (code, name, grade, score, f"{code}{score}", as_of),
+                )
+                conn.execute(
+                    "insert into export_build.financing_profile_changes values ('insert', %s, %s, null, null, %s)",
+                    (code, name, as_of),
+                )
                 # the one public penalty its profile counts (penalties_public = 1)
                 key = f"宁罚〔2026〕{i}号|{code}"
-                conn.execute("insert into export_build.financing_penalties values (%s, %s, %s, '一般', %s, %s, %s, "
-                             "md5(%s), %s)", (key, code, f"宁罚〔2026〕{i}号", as_of, as_of,
-                                              as_of + dt.timedelta(days=90), key, as_of))
-                conn.execute("insert into export_build.financing_penalties_changes values ('insert', %s, %s, %s, "
-                             "null, null, %s)", (key, code, f"宁罚〔2026〕{i}号", as_of))
+                conn.execute(
+                    "insert into export_build.financing_penalties values (%s, %s, %s, '一般', %s, %s, %s, md5(%s), %s)",
+                    (key, code, f"宁罚〔2026〕{i}号", as_of, as_of, as_of + dt.timedelta(days=90), key, as_of),
+                )
+                conn.execute(
+                    "insert into export_build.financing_penalties_changes values ('insert', %s, %s, %s, "
+                    "null, null, %s)",
+                    (key, code, f"宁罚〔2026〕{i}号", as_of),
+                )
         for indicator in INDICATORS:
             for region in ("all", "640100"):
                 den = enterprises if indicator == "I08" else 10
-                conn.execute("insert into marts_build.indicator_scorecard values (%s, %s, %s, %s, 1, %s, "
-                             "%s, 1, '>=', true, null)", (as_of, region, indicator, f"指标{indicator}", den, 1 / den))
+                conn.execute(
+                    "insert into marts_build.indicator_scorecard values (%s, %s, %s, %s, 1, %s, "
+                    "%s, 1, '>=', true, null)",
+                    (as_of, region, indicator, f"指标{indicator}", den, 1 / den),
+                )
         conn.execute("insert into marts_build.focus_subjects values (%s, '屡罚企业', 10, 0, %s)", (rows[0][0], as_of))
 
 
@@ -124,36 +170,51 @@ def published_export(url: str, rows: int, as_of: dt.date, version: str, changed_
     changed = int(rows * changed_share)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("create schema export")
-        conn.execute("""create table export.financing_profile as
+        conn.execute(
+            """create table export.financing_profile as
                         select lpad(i::text, 18, '9') as uscc, '企业' || i as subject_name,
                                round((i %% 97)::numeric / 4, 2) as registered_capital, i %% 100 as credit_score,
                                (i %% 2 = 0) as dishonest_active, date '2020-01-01' + i %% 900 as established_on,
                                (i %% 10 = 0)::int as penalties_public, md5(i::text) as profile_hash, %s::date as as_of
-                        from generate_series(1, %s) as i""", (as_of, rows))
-        conn.execute("""create table export.financing_penalties as
+                        from generate_series(1, %s) as i""",
+            (as_of, rows),
+        )
+        conn.execute(
+            """create table export.financing_penalties as
                         select '宁罚〔2026〕' || i || '号|' || lpad(i::text, 18, '9') as record_key, uscc,
                                '宁罚〔2026〕' || i || '号' as decision_no, '一般'::text as severity,
                                round((i %% 50)::numeric / 10, 1) as fine_amount, %s::date - 30 as publicity_start,
                                %s::date + 60 as publicity_end, md5('p' || i) as record_hash, %s::date as as_of
                         from export.financing_profile, lateral (select uscc::bigint as i) as n
-                        where penalties_public = 1""", (as_of, as_of, as_of))
+                        where penalties_public = 1""",
+            (as_of, as_of, as_of),
+        )
         # every third changed key inserted, updated, deleted: the changed ones are the first `changed`
-        conn.execute("""create table export.financing_profile_changes as
+        conn.execute(
+            """create table export.financing_profile_changes as
                         select (array['insert', 'update', 'delete'])[1 + n %% 3] as change_type, uscc,
                                subject_name, registered_capital, credit_score, dishonest_active, established_on,
                                penalties_public, profile_hash, %s::date - 1 as previous_as_of,
                                %s::text as previous_version, as_of
                         from (select *, row_number() over (order by uscc) as n from export.financing_profile) as f
                         where n <= %s""",
-                     (as_of, f"{as_of - dt.timedelta(days=1)}.1", changed))
+            (as_of, f"{as_of - dt.timedelta(days=1)}.1", changed),
+        )
         conn.execute("""create table export.financing_penalties_changes as
                         select c.change_type, p.record_key, p.uscc, p.decision_no, p.severity, p.fine_amount,
                                p.publicity_start, p.publicity_end, p.record_hash, c.previous_as_of,
                                c.previous_version, p.as_of
                         from export.financing_penalties as p join export.financing_profile_changes as c using (uscc)""")
-        for table in ("financing_profile", "financing_penalties", "financing_profile_changes",
-                      "financing_penalties_changes"):
+        for table in (
+            "financing_profile",
+            "financing_penalties",
+            "financing_profile_changes",
+            "financing_penalties_changes",
+        ):
             conn.execute(sql.SQL("analyze {}").format(sql.Identifier("export", table)))
         conn.execute(PUBLICATION_LOG_DDL)
-        conn.execute("insert into audit.publication_log (version, as_of, pipeline_version, row_counts, gate_results)"
-                     " values (%s, %s, 'synthetic', '{}', '[]')", (version, as_of))
+        conn.execute(
+            "insert into audit.publication_log (version, as_of, pipeline_version, row_counts, gate_results)"
+            " values (%s, %s, 'synthetic', '{}', '[]')",
+            (version, as_of),
+        )

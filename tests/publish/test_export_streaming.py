@@ -6,6 +6,7 @@ checked here by its structure: the rows come from a server-side cursor export.BA
 time, and each batch is written as it arrives (one Parquet row group per batch). The memory it
 saves is measured by bench/export_memory.py.
 """
+
 from __future__ import annotations
 
 import csv
@@ -20,7 +21,7 @@ from include import export
 from tests.publish.builders import published_export
 
 AS_OF = dt.date(2026, 6, 30)
-ROWS = 6 * export.BATCH_ROWS + 123          # several batches and a short last one
+ROWS = 6 * export.BATCH_ROWS + 123  # several batches and a short last one
 
 
 def _export_session(watcher: psycopg.Connection) -> list[tuple[str, str]]:
@@ -67,11 +68,11 @@ def test_export_streams_and_writes_every_row_in_order(scratch_db, tmp_path, monk
     assert manifest["row_count"] == ROWS
     table = parquet.read()
     assert table.num_rows == ROWS and table.column("uscc").to_pylist() == sorted(table.column("uscc").to_pylist())
-    assert str(table.schema.field("registered_capital").type) == "decimal128(38, 2)"   # scale of all values
+    assert str(table.schema.field("registered_capital").type) == "decimal128(38, 2)"  # scale of all values
     with open(out / "financing_profile.csv", encoding="utf-8-sig", newline="") as f:
         rows = list(csv.reader(f))
     assert len(rows) == ROWS + 1 and rows[0][0] == "uscc"
     for name, facts in manifest["files"].items():
         assert hashlib.sha256((out / name).read_bytes()).hexdigest() == facts["sha256"]
     assert json.loads((out / "manifest.json").read_text())["row_count"] == ROWS
-    assert not [p for p in out.iterdir() if p.name.startswith(".")]      # no temporary files left
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left

@@ -1,4 +1,5 @@
 """Each role logs in and reads what is its own, and is refused everything else (docs/spec/DOMAIN.md §8)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,13 +15,19 @@ from tests.publish import builders
 AS_OF = dt.date(2026, 6, 30)
 
 if os.environ.get("WAREHOUSE_URL") and not os.environ.get("CREDIT_ANALYST_PASSWORD"):
-    pytest.skip("role logins on an external warehouse need CREDIT_<ROLE>_PASSWORD",
-                allow_module_level=True)
+    pytest.skip("role logins on an external warehouse need CREDIT_<ROLE>_PASSWORD", allow_module_level=True)
 
 
 def passed_gate() -> dict:
-    return {"checkpoint": "publication", "as_of": AS_OF.isoformat(), "run_id": "test", "success": True,
-            "blocking_failures": [], "warnings": [], "results": []}
+    return {
+        "checkpoint": "publication",
+        "as_of": AS_OF.isoformat(),
+        "run_id": "test",
+        "success": True,
+        "blocking_failures": [],
+        "warnings": [],
+        "results": [],
+    }
 
 
 def as_role(url: str, role: str) -> str:
@@ -55,15 +62,20 @@ def warehouse(scratch_db):
 
 
 OWN = {
-    "credit_loader": ["raw.subjects", "raw.tax", "audit.file_ledger", "audit.gate_results",
-                      "audit.publication_log"],
-    "credit_analyst": ["marts.subject_archive", "marts.indicator_scorecard",
-                       "history.indicator_scorecard_history"],
+    "credit_loader": ["raw.subjects", "raw.tax", "audit.file_ledger", "audit.gate_results", "audit.publication_log"],
+    "credit_analyst": ["marts.subject_archive", "marts.indicator_scorecard", "history.indicator_scorecard_history"],
     "credit_financing": ["export.financing_profile", "export.financing_profile_changes"],
 }
-ALL = sorted({t for tables in OWN.values() for t in tables}
-             | {"marts_build.subject_archive", "export_build.financing_profile", "audit.publication_log",
-                "audit.gate_results", "history.financing_profile_publications"})
+ALL = sorted(
+    {t for tables in OWN.values() for t in tables}
+    | {
+        "marts_build.subject_archive",
+        "export_build.financing_profile",
+        "audit.publication_log",
+        "audit.gate_results",
+        "history.financing_profile_publications",
+    }
+)
 
 
 @pytest.mark.parametrize("role", sorted(OWN))

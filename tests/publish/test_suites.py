@@ -1,4 +1,5 @@
 """The suites as files: loadable, every expectation with a severity, in step with the contracts."""
+
 from __future__ import annotations
 
 import json
@@ -10,14 +11,22 @@ import yaml
 from include import feeds
 from include.quality import CHECKPOINTS, load_suites
 from include.quality.raw_suites import render
-from include.quality.suites import EXPECTATIONS_DIR, SuiteError, load_suites as load
+from include.quality.suites import EXPECTATIONS_DIR, SuiteError
+from include.quality.suites import load_suites as load
 from include.settings import REPO_ROOT
 
-PUBLISHED = {"marts_build.subject_archive", "marts_build.subject_archive_history", "marts_build.credit_events",
-             "marts_build.indicator_scorecard", "marts_build.focus_subjects", "marts_build.unit_corrections",
-             "export_build.financing_profile",
-             "export_build.financing_profile_changes", "export_build.financing_penalties",
-             "export_build.financing_penalties_changes"}
+PUBLISHED = {
+    "marts_build.subject_archive",
+    "marts_build.subject_archive_history",
+    "marts_build.credit_events",
+    "marts_build.indicator_scorecard",
+    "marts_build.focus_subjects",
+    "marts_build.unit_corrections",
+    "export_build.financing_profile",
+    "export_build.financing_profile_changes",
+    "export_build.financing_penalties",
+    "export_build.financing_penalties_changes",
+}
 
 
 @pytest.mark.parametrize("checkpoint", CHECKPOINTS)
@@ -40,9 +49,15 @@ def test_publication_covers_every_published_table_with_blocking_checks():
 
 def test_a_suite_without_severity_is_refused(tmp_path):
     (tmp_path / "publication").mkdir()
-    (tmp_path / "publication" / "x.json").write_text(json.dumps({
-        "name": "publication.s.t", "meta": {"schema": "s", "table": "t"},
-        "expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "c"}}]}))
+    (tmp_path / "publication" / "x.json").write_text(
+        json.dumps(
+            {
+                "name": "publication.s.t",
+                "meta": {"schema": "s", "table": "t"},
+                "expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "c"}}],
+            }
+        )
+    )
     with pytest.raises(SuiteError, match="severity"):
         load("publication", tmp_path)
 
@@ -89,8 +104,9 @@ def test_publication_suites_name_only_columns_the_dbt_models_have():
 
 
 def test_great_expectations_accepts_every_suite():
-    import include.quality.gate  # noqa: F401  (turns GX analytics off before GX is imported)
     from great_expectations.core.expectation_suite import ExpectationSuite
+
+    import include.quality.gate  # noqa: F401  (turns GX analytics off before GX is imported)
 
     for checkpoint in CHECKPOINTS:
         for suite in load_suites(checkpoint):

@@ -6,6 +6,7 @@ are made with locks, not timing: a reader transaction that holds the previous ta
 that holds the swap after it has taken its locks and renamed the schemas; each step waits for
 PostgreSQL to report the wait (pg_blocking_pids) before the next.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,16 +20,23 @@ from include import publish
 from tests.publish import builders
 
 AS_OF = dt.date(2026, 6, 30)
-PREVIOUS, NEXT = 3, 6          # enterprises of the published and of the next publication
+PREVIOUS, NEXT = 3, 6  # enterprises of the published and of the next publication
 SINGLE_STATEMENT = """select (select count(*) from marts.subject_archive),
                              (select count(*) from export.financing_profile)"""
-WAIT = 60                      # seconds: only bounds a wait that never ends (a failure, named)
+WAIT = 60  # seconds: only bounds a wait that never ends (a failure, named)
 
 
 def passed_gate() -> dict:
     """The swap's mechanics are under test here, not GX: a publication gate that passed."""
-    return {"checkpoint": "publication", "as_of": AS_OF.isoformat(), "run_id": "test", "success": True,
-            "blocking_failures": [], "warnings": [], "results": []}
+    return {
+        "checkpoint": "publication",
+        "as_of": AS_OF.isoformat(),
+        "run_id": "test",
+        "success": True,
+        "blocking_failures": [],
+        "warnings": [],
+        "results": [],
+    }
 
 
 def expected(n: int) -> tuple[int, int]:
@@ -45,7 +53,7 @@ class Swap(threading.Thread):
     def run(self) -> None:
         try:
             self.result = publish.publish(self.url, AS_OF, [passed_gate()])
-        except BaseException as exc:   # re-raised by finish() in the test's thread
+        except BaseException as exc:  # re-raised by finish() in the test's thread
             self.error = exc
 
     def finish(self) -> dict:
@@ -67,8 +75,9 @@ def wait_for(check, what: str):
 
 def waiting_on(watcher: psycopg.Connection, holder: int) -> list[tuple[int, str]]:
     """(pid, statement) of the backends waiting for a lock that backend `holder` holds."""
-    return watcher.execute("select pid, query from pg_stat_activity where %s = any(pg_blocking_pids(pid))",
-                           (holder,)).fetchall()
+    return watcher.execute(
+        "select pid, query from pg_stat_activity where %s = any(pg_blocking_pids(pid))", (holder,)
+    ).fetchall()
 
 
 def publications(url: str) -> int:
@@ -91,8 +100,11 @@ def assert_swapped_once(url: str, before: int) -> None:
     assert schemas == set() and publications(url) == before + 1
 
 
-@pytest.mark.parametrize("isolation", [psycopg.IsolationLevel.READ_COMMITTED, psycopg.IsolationLevel.REPEATABLE_READ],
-                         ids=["read_committed", "repeatable_read"])
+@pytest.mark.parametrize(
+    "isolation",
+    [psycopg.IsolationLevel.READ_COMMITTED, psycopg.IsolationLevel.REPEATABLE_READ],
+    ids=["read_committed", "repeatable_read"],
+)
 def test_a_reader_transaction_begun_before_the_swap_finishes_on_the_previous_publication(scratch_db, isolation):
     # READ COMMITTED takes a new snapshot per statement: only the swap's locks keep the second
     # statement on the previous publication.
@@ -105,8 +117,10 @@ def test_a_reader_transaction_begun_before_the_swap_finishes_on_the_previous_pub
             swap.start()
             # A swap that did not wait for this transaction would have ended: then the next
             # statement shows what that costs.
-            wait_for(lambda: waiting_on(watcher, reader.info.backend_pid) or not swap.is_alive(),
-                     "the swap waits for the reader's transaction, or ends")
+            wait_for(
+                lambda: waiting_on(watcher, reader.info.backend_pid) or not swap.is_alive(),
+                "the swap waits for the reader's transaction, or ends",
+            )
             exported = reader.execute("select count(*) from export.financing_profile").fetchone()[0]
         swap.finish()
     assert (archive, exported) == expected(PREVIOUS)
@@ -143,14 +157,21 @@ def test_readers_arriving_during_the_swap_wait_and_see_the_new_publication(scrat
         holder.execute("lock table history.financing_profile_publications in share mode")
         swap = Swap(scratch_db)
         swap.start()
-        (pid, _), = wait_for(lambda: waiting_on(watcher, holder.info.backend_pid), "the swap reaches the history")
-        assert watcher.execute("""select count(*) from pg_locks where pid = %s and granted
+        ((pid, _),) = wait_for(lambda: waiting_on(watcher, holder.info.backend_pid), "the swap reaches the history")
+        assert (
+            watcher.execute(
+                """select count(*) from pg_locks where pid = %s and granted
                                     and mode = 'AccessExclusiveLock' and relation = any(%s::regclass[])""",
-                               (pid, ["marts.subject_archive", "export.financing_profile"])).fetchone()[0] == 2
-        readers = [threading.Thread(target=reader, args=(scratch_db, m, pids, seen, errors), daemon=True)
-                   for m in modes]
+                (pid, ["marts.subject_archive", "export.financing_profile"]),
+            ).fetchone()[0]
+            == 2
+        )
+        readers = [
+            threading.Thread(target=reader, args=(scratch_db, m, pids, seen, errors), daemon=True) for m in modes
+        ]
         for t in readers:
             t.start()
+
         # Every reader has asked for the archive and waits for the swap (or, if it did not have to
         # wait, has read already: the assertions below say what it saw).
         def settled():

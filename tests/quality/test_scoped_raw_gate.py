@@ -5,9 +5,11 @@ have refused (planted afterwards) — B's gate blocks and names it; file C loade
 passes although B's bad row is still in the table (it was reported by B's run); a run that loaded
 nothing does not scan the table.
 """
+
 from __future__ import annotations
 
 import datetime as dt
+
 import psycopg
 import pytest
 
@@ -17,14 +19,17 @@ from include.quality.scope import ScopeError
 from tests.publish.builders import uscc
 
 AS_OF = dt.date(2026, 6, 30)
-HEADER = ("统一社会信用代码,主体名称,主体类型,法定代表人,成立日期,登记状态,注销日期,行政区划代码,行业代码,"
-          "注册资本（万元）")
+HEADER = (
+    "统一社会信用代码,主体名称,主体类型,法定代表人,成立日期,登记状态,注销日期,行政区划代码,行业代码,注册资本（万元）"
+)
 
 
 def deliver(conninfo: str, landing, name: str, first: int, count: int = 3) -> str:
     """Write and load one subjects file; return its sha256."""
-    rows = [HEADER] + [f"{uscc(f'91640100MA{i:07d}')},银川测试{i}有限公司,企业,李四,2020-01-0{1 + i % 9},"
-                       f"存续,,640104,C13,100" for i in range(first, first + count)]
+    rows = [HEADER] + [
+        f"{uscc(f'91640100MA{i:07d}')},银川测试{i}有限公司,企业,李四,2020-01-0{1 + i % 9},存续,,640104,C13,100"
+        for i in range(first, first + count)
+    ]
     (landing / "subjects" / name).write_text("\n".join(rows) + "\n", encoding="utf-8-sig")
     outcome = load_file(conninfo, "subjects", name, landing)
     assert outcome["status"] == "loaded" and outcome["rows_loaded"] == count, outcome
@@ -56,17 +61,21 @@ def files(scratch_db, landing):
 def test_a_run_validates_only_its_own_files(scratch_db, files, tmp_path):
     result = gate(scratch_db, tmp_path, [files["A"]])
     assert result["success"], result["blocking_failures"]
-    not_null = [r for r in result["results"] if r["expectation"] == "expect_column_values_to_not_be_null"
-                and r["column"] == "uscc"]
+    not_null = [
+        r
+        for r in result["results"]
+        if r["expectation"] == "expect_column_values_to_not_be_null" and r["column"] == "uscc"
+    ]
     assert not_null[0]["observed"]["element_count"] == 3
     assert not_null[0]["observed"]["scope"] == {"rows": "scoped", "_file_sha256": [files["A"]]}
 
 
 def test_a_bad_row_in_the_new_file_blocks_and_is_named(scratch_db, files, landing, tmp_path):
     files["B"] = deliver(scratch_db, landing, "b.csv", 10)
-    with psycopg.connect(scratch_db) as conn:   # what the ingest should have refused
-        conn.execute("update raw.subjects set subject_type = '公司' where _file_sha256 = %s and _row_number = 3",
-                     (files["B"],))
+    with psycopg.connect(scratch_db) as conn:  # what the ingest should have refused
+        conn.execute(
+            "update raw.subjects set subject_type = '公司' where _file_sha256 = %s and _row_number = 3", (files["B"],)
+        )
     result = gate(scratch_db, tmp_path, [files["B"]])
     assert not result["success"]
     (failure,) = [f for f in result["blocking_failures"] if f["column"] == "subject_type"]
@@ -85,7 +94,9 @@ def test_an_old_files_bad_row_does_not_fail_a_later_run(scratch_db, files, landi
     with psycopg.connect(scratch_db) as conn:
         reported = conn.execute(
             "select count(*) from audit.gate_results where checkpoint = 'raw' and column_name = 'subject_type' "
-            "and not success and observed -> 'scope' -> '_file_sha256' ? %s", (files["B"],)).fetchone()[0]
+            "and not success and observed -> 'scope' -> '_file_sha256' ? %s",
+            (files["B"],),
+        ).fetchone()[0]
     assert reported == 1
 
 
@@ -104,14 +115,19 @@ def test_an_empty_load_skips_validation_without_reading_the_table(scratch_db, fi
 
 def test_uniqueness_of_rows_within_a_file_is_judged_on_the_scoped_rows(scratch_db, files, tmp_path):
     with psycopg.connect(scratch_db) as conn:
-        conn.execute("insert into raw.subjects select * from raw.subjects where _file_sha256 = %s "
-                     "and _row_number = 2", (files["C"],))
+        conn.execute(
+            "insert into raw.subjects select * from raw.subjects where _file_sha256 = %s and _row_number = 2",
+            (files["C"],),
+        )
     result = gate(scratch_db, tmp_path, [files["C"]])
     failed = {f["expectation"] for f in result["blocking_failures"]}
     assert failed == {"expect_compound_columns_to_be_unique"}
     with psycopg.connect(scratch_db) as conn:
-        conn.execute("delete from raw.subjects where ctid = (select max(ctid) from raw.subjects "
-                     "where _file_sha256 = %s and _row_number = 2)", (files["C"],))
+        conn.execute(
+            "delete from raw.subjects where ctid = (select max(ctid) from raw.subjects "
+            "where _file_sha256 = %s and _row_number = 2)",
+            (files["C"],),
+        )
 
 
 @pytest.mark.parametrize("bad", [["ABC"], ["'; drop table raw.subjects; --"], "f" * 64, [("a" * 63) + "G"]])
@@ -122,5 +138,6 @@ def test_a_scope_that_is_not_a_list_of_sha256_is_refused(scratch_db, bad, tmp_pa
 
 def test_a_scope_for_a_table_outside_the_gate_is_refused(scratch_db, tmp_path):
     with pytest.raises(ValueError, match="does not check"):
-        quality.run_gate(scratch_db, "raw", AS_OF, tmp_path, tables=["raw.subjects"],
-                         scope={"raw.tax": {"_file_sha256": []}})
+        quality.run_gate(
+            scratch_db, "raw", AS_OF, tmp_path, tables=["raw.subjects"], scope={"raw.tax": {"_file_sha256": []}}
+        )

@@ -1,5 +1,6 @@
 """Identifier check characters written here from docs/spec/DOMAIN.md §1, independent of include.ingest.codes,
 so that the reliability tests do not share a bug with the code they test."""
+
 from __future__ import annotations
 
 import datetime as dt

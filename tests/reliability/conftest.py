@@ -1,5 +1,6 @@
 """One clean run of the whole pipeline (pieces, no Airflow) on a small sample, shared by the
 reliability tests as the reference every rerun and every recovery must equal."""
+
 from __future__ import annotations
 
 from pathlib import Path

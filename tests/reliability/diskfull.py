@@ -2,6 +2,7 @@
 once it has written `budget` bytes, as a write(2) on a full filesystem does. No root needed (no
 small filesystem to mount, no quota), so it runs on CI; the code under test sees the same error
 it would see from the kernel."""
+
 from __future__ import annotations
 
 import errno
@@ -28,7 +29,7 @@ class DiskFull:
     def space_returns(self) -> None:
         self.full = False
 
-    def wrap(self, f, name: str) -> "LimitedFile":
+    def wrap(self, f, name: str) -> LimitedFile:
         return LimitedFile(f, self, name)
 
 

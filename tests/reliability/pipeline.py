@@ -3,6 +3,7 @@ fraction of the start-up cost. Also runnable as a process, for the tests that ki
 
     python -m tests.reliability.pipeline WAREHOUSE_URL LANDING EXPORT_DIR AS_OF TARGET_PATH
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,9 +12,9 @@ from pathlib import Path
 
 from include import export, ingest, publish, quality, transform, workbooks
 
-SUBJECTS = 100          # small: the machine is shared; the faults do not need volume
+SUBJECTS = 100  # small: the machine is shared; the faults do not need volume
 AS_OF = dt.date(2026, 6, 30)
-DBT_TIMEOUT = 600       # one dbt build of the sample
+DBT_TIMEOUT = 600  # one dbt build of the sample
 # A reliability test may pay for the session's reference run (conftest.clean_run) and a run of its
 # own: its pytest timeout outlasts both builds' own timeouts, so that a hung build ends in its
 # TimeoutExpired, naming the command, rather than in pytest-timeout killing the session.

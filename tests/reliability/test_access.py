@@ -1,6 +1,7 @@
 """Access and secrets (docs/spec/DOMAIN.md §8): each role reads only its own schemas; no resident identity number
 in clear outside raw/audit; no secret in the repository; identifiers from contracts validated;
 landing file names never lead outside the landing zone."""
+
 from __future__ import annotations
 
 import os
@@ -22,7 +23,7 @@ from tests.reliability.warehouse import database
 pytestmark = pytest.mark.timeout(pipeline.TEST_TIMEOUT)
 
 OWN_SCHEMAS = {"credit_loader": {"raw", "audit"}, "credit_analyst": {"marts"}, "credit_financing": {"export"}}
-NOT_PERSONAL = {"raw", "audit"}   # the only schemas where identity numbers may be in clear
+NOT_PERSONAL = {"raw", "audit"}  # the only schemas where identity numbers may be in clear
 
 
 def _as_role(url: str, role: str) -> str:
@@ -74,8 +75,9 @@ def test_the_analyst_logs_in_with_its_own_password_reads_marts_and_never_raw(war
     with pytest.raises(psycopg.OperationalError, match="no password supplied|password authentication failed"):
         psycopg.connect(no_password).close()
     with psycopg.connect(warehouse) as admin:
-        persons = admin.execute("select count(*) from raw.real_estate "
-                                "where owner_id ~ '^[0-9]{17}[0-9Xx]$'").fetchone()[0]
+        persons = admin.execute(
+            "select count(*) from raw.real_estate where owner_id ~ '^[0-9]{17}[0-9Xx]$'"
+        ).fetchone()[0]
     assert persons > 0, "raw holds clear identity numbers: the refusal below protects something"
     with psycopg.connect(_as_role(warehouse, "credit_analyst"), autocommit=True) as conn:
         assert conn.execute("select current_user").fetchone() == ("credit_analyst",)
@@ -90,24 +92,32 @@ def test_readers_cannot_change_or_extend_what_is_published(warehouse, role):
     table = sql.Identifier(*target)
     with psycopg.connect(_as_role(warehouse, role), autocommit=True) as conn:
         assert _can(conn, sql.SQL("select count(*) from {}").format(table))
-        for statement in (sql.SQL("delete from {}").format(table),
-                          sql.SQL("update {} set uscc = uscc").format(table),
-                          sql.SQL("truncate {}").format(table),
-                          sql.SQL("drop table {}").format(table),
-                          sql.SQL("create table {} (x int)").format(sql.Identifier(target[0], "intruder")),
-                          sql.SQL("create table public.intruder (x int)"),
-                          sql.SQL("create schema intruder"),
-                          sql.SQL("set role postgres")):
+        for statement in (
+            sql.SQL("delete from {}").format(table),
+            sql.SQL("update {} set uscc = uscc").format(table),
+            sql.SQL("truncate {}").format(table),
+            sql.SQL("drop table {}").format(table),
+            sql.SQL("create table {} (x int)").format(sql.Identifier(target[0], "intruder")),
+            sql.SQL("create table public.intruder (x int)"),
+            sql.SQL("create schema intruder"),
+            sql.SQL("set role postgres"),
+        ):
             assert not _can(conn, statement), statement.as_string(conn)
 
 
 def test_the_loader_writes_raw_and_audit_but_cannot_publish(warehouse):
     with psycopg.connect(_as_role(warehouse, "credit_loader"), autocommit=True) as conn:
         with conn.transaction(force_rollback=True):
-            conn.execute("insert into audit.quarantine (feed, file_name, sha256, row_number, rule, value, message,"
-                         " severity) values ('tax', 'x.csv', 'x', 2, 'test', 'v', 'm', 'error')")
-        for statement in ("delete from marts.subject_archive", "alter schema marts rename to marts_old",
-                          "drop schema export cascade", "create schema marts_build"):
+            conn.execute(
+                "insert into audit.quarantine (feed, file_name, sha256, row_number, rule, value, message,"
+                " severity) values ('tax', 'x.csv', 'x', 2, 'test', 'v', 'm', 'error')"
+            )
+        for statement in (
+            "delete from marts.subject_archive",
+            "alter schema marts rename to marts_old",
+            "drop schema export cascade",
+            "create schema marts_build",
+        ):
             assert not _can(conn, statement), statement
 
 
@@ -122,12 +132,15 @@ def test_no_clear_resident_identity_number_outside_raw_and_audit(warehouse, clea
                  and c.table_schema <> 'information_schema'
                  and (c.data_type in ('text', 'character varying', 'character', 'json', 'jsonb', 'ARRAY')
                       or c.udt_name in ('text', 'varchar', 'bpchar', 'json', 'jsonb'))
-               order by 1, 2, 3""", (sorted(NOT_PERSONAL),)).fetchall()
+               order by 1, 2, 3""",
+            (sorted(NOT_PERSONAL),),
+        ).fetchall()
         for schema, table, column in columns:
             scanned += 1
             # A cheap filter in SQL (18 characters of the right shape); the check digit in Python.
             query = sql.SQL("select distinct {c}::text from {t} where {c}::text ~ '[0-9]{{17}}[0-9Xx]'").format(
-                c=sql.Identifier(column), t=sql.Identifier(schema, table))
+                c=sql.Identifier(column), t=sql.Identifier(schema, table)
+            )
             for (text,) in conn.execute(query):
                 found += [(schema, table, column, n[:6] + "…") for n in clear_rics_in(text)]
     assert clear_rics_in(raw_ids), "the sample holds persons: the scan is meaningful"
@@ -148,14 +161,19 @@ SECRET_PATTERNS = {
     "password literal": re.compile(r"(?i)\b(pass" + r"word|passwd|pwd)\s*[=:]\s*['\"]([^'\"\s]{4,})['\"]"),
 }
 # Values that are obviously placeholders, not secrets.
-PLACEHOLDER = re.compile(r"(?i)^(\$\{?[A-Z_]+\}?|\{[a-z_]+\}|%\(?\w*\)?s|change-?me|x+|\*+|<[^>]+>|example|"
-                         r"password|secret|\.\.\.)$")
+PLACEHOLDER = re.compile(
+    r"(?i)^(\$\{?[A-Z_]+\}?|\{[a-z_]+\}|%\(?\w*\)?s|change-?me|x+|\*+|<[^>]+>|example|"
+    r"password|secret|\.\.\.)$"
+)
 
 
 # Fake credentials that tests feed on purpose to the code under test (the dbt profile's URL parser,
 # the docker-compose secret checker), each allowed in its one file only: a new one fails this test.
-FAKE_TEST_CREDENTIALS = {("tests/dbt/test_dbt_transform.py", "s3cret"), ("tests/test_docker_compose.py", "s3cr3t"),
-                         ("tests/test_docker_compose.py", "hunter2")}
+FAKE_TEST_CREDENTIALS = {
+    ("tests/dbt/test_dbt_transform.py", "s3cret"),
+    ("tests/test_docker_compose.py", "s3cr3t"),
+    ("tests/test_docker_compose.py", "hunter2"),
+}
 
 
 def test_no_secret_in_any_tracked_file():
@@ -174,17 +192,20 @@ def test_no_secret_in_any_tracked_file():
             for m in pattern.finditer(text):
                 value = m.group(m.lastindex) if m.lastindex else m.group(0)
                 if what in ("password in a URL", "password literal") and (
-                        PLACEHOLDER.match(value or "") or (name, value) in FAKE_TEST_CREDENTIALS):
+                    PLACEHOLDER.match(value or "") or (name, value) in FAKE_TEST_CREDENTIALS
+                ):
                     continue
                 hits.append((name, what, m.group(0)[:60]))
     assert hits == []
 
 
 def test_the_secret_scan_would_see_a_secret():
-    planted = {"private key": "-----BEGIN RSA PRIVATE" + " KEY-----",
-               "AWS access key": "key = AKIA" + "ABCDEFGHIJKLMNOP",
-               "password in a URL": "postgresql://loader:" + "s3cr3tPa55@db:5432/warehouse",
-               "password literal": "pass" + 'word = "hunter2-real"'}
+    planted = {
+        "private key": "-----BEGIN RSA PRIVATE" + " KEY-----",
+        "AWS access key": "key = AKIA" + "ABCDEFGHIJKLMNOP",
+        "password in a URL": "postgresql://loader:" + "s3cr3tPa55@db:5432/warehouse",
+        "password literal": "pass" + 'word = "hunter2-real"',
+    }
     for what, text in planted.items():
         m = SECRET_PATTERNS[what].search(text)
         assert m, what
@@ -195,19 +216,35 @@ def test_the_secret_scan_would_see_a_secret():
 
 # --- identifiers from contracts -----------------------------------------------------------------
 
+
 def _contract(tmp_path: Path, feed: str, column_name: str) -> Path:
     folder = tmp_path / f"contracts-{abs(hash((feed, column_name)))}"
     folder.mkdir()
     (folder / f"{feed}.yaml").write_text(
         f"feed: {feed!r}\ntitle: t\ncolumns:\n"
         f"  - {{name: {column_name!r}, header: 代码, type: text, required: true}}\n"
-        f"business_key: []\n", encoding="utf-8")
+        f"business_key: []\n",
+        encoding="utf-8",
+    )
     return folder
 
 
-@pytest.mark.parametrize("column_name", [
-    'uscc"; drop table raw.subjects; --', "Uscc", "uscc name", "_file_sha256x;", "1uscc", "uscc\u00a0",
-    "x" * 64, "统一社会信用代码", "uscc)", "", "a-b"])
+@pytest.mark.parametrize(
+    "column_name",
+    [
+        'uscc"; drop table raw.subjects; --',
+        "Uscc",
+        "uscc name",
+        "_file_sha256x;",
+        "1uscc",
+        "uscc\u00a0",
+        "x" * 64,
+        "统一社会信用代码",
+        "uscc)",
+        "",
+        "a-b",
+    ],
+)
 def test_a_contract_with_a_hostile_column_name_is_refused(tmp_path, column_name):
     folder = _contract(tmp_path, "hostile", column_name)
     with pytest.raises(feeds.ContractError):
@@ -219,7 +256,8 @@ def test_a_contract_with_a_hostile_feed_id_is_refused(tmp_path, feed_id):
     folder = tmp_path / "contracts"
     folder.mkdir()
     (folder / "hostile.yaml").write_text(
-        f"feed: {feed_id!r}\ntitle: t\ncolumns:\n  - {{name: uscc, header: 代码, type: text}}\n", encoding="utf-8")
+        f"feed: {feed_id!r}\ntitle: t\ncolumns:\n  - {{name: uscc, header: 代码, type: text}}\n", encoding="utf-8"
+    )
     with pytest.raises(feeds.ContractError):
         feeds.load_contracts(folder)
 
@@ -236,6 +274,7 @@ def test_a_raw_meta_column_name_in_a_contract_is_refused(tmp_path):
 
 
 # --- the landing zone's names never lead outside it ---------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def landing_db(postgres_server):
@@ -260,9 +299,21 @@ def _raw_subjects(url: str) -> int:
         return conn.execute("select count(*) from raw.subjects").fetchone()[0]
 
 
-@pytest.mark.parametrize("name", ["../outside/secret.csv", "../../outside/secret.csv", "..", ".",
-                                  "/etc/passwd", "subjects/../../outside/secret.csv", "..\\outside\\secret.csv",
-                                  ".hidden.csv", "x\x00.csv", ""])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../outside/secret.csv",
+        "../../outside/secret.csv",
+        "..",
+        ".",
+        "/etc/passwd",
+        "subjects/../../outside/secret.csv",
+        "..\\outside\\secret.csv",
+        ".hidden.csv",
+        "x\x00.csv",
+        "",
+    ],
+)
 def test_a_path_as_a_file_name_is_refused_and_nothing_read(landing_db, zone, name):
     landing, _ = zone
     before = _raw_subjects(landing_db)
@@ -276,7 +327,7 @@ def test_a_symlink_in_the_landing_zone_is_neither_listed_nor_read(landing_db, zo
     (landing / "subjects" / "link.csv").symlink_to(outside / "secret.csv")
     (landing / "subjects" / "etc.csv").symlink_to("/etc/passwd")
     (landing / "subjects" / "folder.csv").symlink_to(outside, target_is_directory=True)
-    os.mkfifo(landing / "subjects" / "pipe.csv")   # reading it would block the task forever
+    os.mkfifo(landing / "subjects" / "pipe.csv")  # reading it would block the task forever
     assert pending_files("subjects", landing) == []
     before = _raw_subjects(landing_db)
     for name in ("link.csv", "etc.csv", "folder.csv", "pipe.csv"):

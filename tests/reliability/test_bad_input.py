@@ -4,17 +4,17 @@ For each file: no crash; the file rejected (its reason naming the file and the r
 quarantined (file, row, column, rule and value named); rows read = loaded + quarantined in the
 result, the ledger, raw and the quarantine; and the good files beside them load fully.
 """
-from __future__ import annotations
 
+from __future__ import annotations
 
 import psycopg
 import pytest
 
 from include import feeds
 from include.ingest import ensure_schemas, load_file, pending_files, unknown_folders
-from tests.reliability import corpus, pipeline
 from include.ingest.load import display_name
 from tests.ingest.helpers import ledger as ledger_row
+from tests.reliability import corpus, pipeline
 from tests.reliability.warehouse import database
 
 pytestmark = pytest.mark.timeout(pipeline.TEST_TIMEOUT)
@@ -98,8 +98,12 @@ def test_the_good_files_beside_the_corpus_loaded_fully(delivered):
     url = delivered["url"]
     for case in corpus.good_files():
         result = delivered["results"][(case.feed, case.name)]
-        assert (result["status"], result["rows_read"], result["rows_loaded"], result["rows_quarantined"]) == \
-            ("loaded", case.rows_read, case.rows_read, 0)
+        assert (result["status"], result["rows_read"], result["rows_loaded"], result["rows_quarantined"]) == (
+            "loaded",
+            case.rows_read,
+            case.rows_read,
+            0,
+        )
         assert _raw_count(url, case.feed, result["sha256"]) == case.rows_read
 
 
@@ -110,8 +114,13 @@ def test_hostile_values_are_kept_verbatim_and_nothing_was_executed(delivered):
         reps = {r[0] for r in conn.execute("select legal_rep from raw.subjects")}
         ledger_rows = conn.execute("select count(*) from audit.file_ledger").fetchone()[0]
         big = conn.execute("select max(length(name)) from raw.subjects").fetchone()[0]
-        columns = {r[0] for r in conn.execute("select column_name from information_schema.columns "
-                                              "where table_schema = 'raw' and table_name = 'subjects'")}
+        columns = {
+            r[0]
+            for r in conn.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = 'raw' and table_name = 'subjects'"
+            )
+        }
     assert corpus.INJECTION in names
     assert "'; select pg_sleep(30); --" in reps
     assert "银川\x01\x1b[31m红\x7f公司\u202e" in names, "control characters are data, kept as received"
@@ -125,13 +134,19 @@ def test_hostile_values_are_kept_verbatim_and_nothing_was_executed(delivered):
 def test_a_folder_that_is_no_feed_is_reported_and_never_read(delivered):
     assert unknown_folders(delivered["landing"]) == ["penalty"]
     with psycopg.connect(delivered["url"]) as conn:
-        assert conn.execute("select count(*) from audit.file_ledger where file_name = '处罚.csv' "
-                            "or feed = 'penalty'").fetchone()[0] == 0
+        assert (
+            conn.execute(
+                "select count(*) from audit.file_ledger where file_name = '处罚.csv' or feed = 'penalty'"
+            ).fetchone()[0]
+            == 0
+        )
 
 
 def test_a_file_name_that_is_not_utf8_is_recorded_not_a_crash(delivered):
     case = next(c for c in delivered["cases"] if isinstance(c.name, bytes))
-    assert (case.feed, _shown(case)) not in delivered["crashes"], repr(delivered["crashes"].get((case.feed, _shown(case))))
+    assert (case.feed, _shown(case)) not in delivered["crashes"], repr(
+        delivered["crashes"].get((case.feed, _shown(case)))
+    )
     result = delivered["results"][(case.feed, _shown(case))]
     # Recorded under a name PostgreSQL, JSON and a person can read: no surrogate escapes.
     assert result["file_name"].encode("utf-8") and result["file_name"].startswith("gbk-")
@@ -142,23 +157,27 @@ def test_a_file_name_that_is_not_utf8_is_recorded_not_a_crash(delivered):
 
 # --- helpers ---------------------------------------------------------------------------------
 
+
 def _problems(url: str, result: dict) -> list[dict]:
     with psycopg.connect(url) as conn:
-        cur = conn.execute("select * from audit.quarantine where feed = %s and sha256 = %s order by row_number, id",
-                           (result["feed"], result["sha256"]))
+        cur = conn.execute(
+            "select * from audit.quarantine where feed = %s and sha256 = %s order by row_number, id",
+            (result["feed"], result["sha256"]),
+        )
         return [dict(zip([d.name for d in cur.description], r)) for r in cur.fetchall()]
 
 
 def _raw_count(url: str, feed: str, sha256: str | None, ledger_status: str = "loaded") -> int:
     if sha256 is None:
         return 0
-    if ledger_status == "duplicate":   # the original delivery's rows carry the same sha256
+    if ledger_status == "duplicate":  # the original delivery's rows carry the same sha256
         return 0
     from psycopg import sql
 
     with psycopg.connect(url) as conn:
-        return conn.execute(sql.SQL("select count(*) from {} where _file_sha256 = %s")
-                            .format(sql.Identifier("raw", feed)), (sha256,)).fetchone()[0]
+        return conn.execute(
+            sql.SQL("select count(*) from {} where _file_sha256 = %s").format(sql.Identifier("raw", feed)), (sha256,)
+        ).fetchone()[0]
 
 
 def _assert_accounted(url: str, result: dict) -> None:
@@ -167,11 +186,16 @@ def _assert_accounted(url: str, result: dict) -> None:
     if result["status"] != "loaded":
         return
     with psycopg.connect(url) as conn:
-        ledger = conn.execute("select rows_read, rows_loaded, rows_quarantined from audit.file_ledger "
-                              "where feed = %s and sha256 = %s and status = 'loaded'",
-                              (result["feed"], result["sha256"])).fetchone()
-        bad_rows = conn.execute("select count(distinct row_number) from audit.quarantine where feed = %s "
-                                "and sha256 = %s and severity = 'error'", (result["feed"], result["sha256"])).fetchone()[0]
+        ledger = conn.execute(
+            "select rows_read, rows_loaded, rows_quarantined from audit.file_ledger "
+            "where feed = %s and sha256 = %s and status = 'loaded'",
+            (result["feed"], result["sha256"]),
+        ).fetchone()
+        bad_rows = conn.execute(
+            "select count(distinct row_number) from audit.quarantine where feed = %s "
+            "and sha256 = %s and severity = 'error'",
+            (result["feed"], result["sha256"]),
+        ).fetchone()[0]
     assert ledger == (result["rows_read"], result["rows_loaded"], result["rows_quarantined"])
     assert _raw_count(url, result["feed"], result["sha256"]) == result["rows_loaded"]
     assert bad_rows == result["rows_quarantined"]

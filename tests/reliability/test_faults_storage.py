@@ -3,6 +3,7 @@ it commits them, the disk full (ENOSPC injected at the write call: tests/reliabi
 during the ingest and during the export, two `make run` at once on one STATE_DIR. Each time the
 previous publication stays whole, nothing half-written is visible, and the rerun publishes exactly
 what a clean run does (tests/reliability/conftest.py clean_run)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -28,8 +29,11 @@ AS_OF = pipeline.AS_OF.isoformat()
 
 def _folder_state(out: Path) -> dict[str, str]:
     """Every entry of EXPORT_DIR/<AS_OF> but the gates' docs: name → sha256 (folders: 'dir')."""
-    return {p.name: ("dir" if p.is_dir() else hashlib.sha256(p.read_bytes()).hexdigest())
-            for p in sorted(out.iterdir()) if p.name != "quality"}
+    return {
+        p.name: ("dir" if p.is_dir() else hashlib.sha256(p.read_bytes()).hexdigest())
+        for p in sorted(out.iterdir())
+        if p.name != "quality"
+    }
 
 
 def _assert_consistent(out: Path, version: str) -> None:
@@ -102,7 +106,8 @@ export.write_exports({url!r}, dt.date.fromisoformat({AS_OF!r}), pathlib.Path({st
 
 
 def test_sigkill_while_the_export_writes_keeps_the_previous_files_and_the_rerun_is_clean(
-        published, previous_export, clean_run, tmp_path):
+    published, previous_export, clean_run, tmp_path
+):
     export_dir, out, before = previous_export
     marker = tmp_path / "writing"
     child = _export_child(published["url"], export_dir, published["version"], "writing", marker)
@@ -111,8 +116,9 @@ def test_sigkill_while_the_export_writes_keeps_the_previous_files_and_the_rerun_
 
     staging = out / f".staging-{child.pid}"
     assert staging.is_dir() and (staging / "financing_profile.parquet").exists(), "killed mid-way, as meant"
-    assert {n: h for n, h in _folder_state(out).items() if n != staging.name} == before, \
+    assert {n: h for n, h in _folder_state(out).items() if n != staging.name} == before, (
         "the previous publication's files and manifest are untouched"
+    )
     _assert_consistent_besides(out, staging.name, f"{AS_OF}.1")
 
     export.write_exports(published["url"], pipeline.AS_OF, export_dir, published["version"])
@@ -130,7 +136,8 @@ def _assert_consistent_besides(out: Path, leftover: str, version: str) -> None:
 
 
 def test_sigkill_while_the_export_commits_is_rolled_forward_by_the_next_run(
-        published, previous_export, clean_run, tmp_path):
+    published, previous_export, clean_run, tmp_path
+):
     export_dir, out, before = previous_export
     marker = tmp_path / "committing"
     child = _export_child(published["url"], export_dir, published["version"], "committing", marker)
@@ -140,7 +147,7 @@ def test_sigkill_while_the_export_commits_is_rolled_forward_by_the_next_run(
     assert (commit / "manifest.json").exists(), "decided, not yet complete: the manifest still waits"
     assert json.loads((out / "manifest.json").read_text())["publication_version"] == f"{AS_OF}.1"
 
-    export.recover(export_dir)        # what `make run` does first, before anything reads the folder
+    export.recover(export_dir)  # what `make run` does first, before anything reads the folder
     assert not commit.exists()
     _assert_consistent(out, published["version"])
     assert export_digests(export_dir, AS_OF) == clean_run["files"]
@@ -148,13 +155,16 @@ def test_sigkill_while_the_export_commits_is_rolled_forward_by_the_next_run(
 
 # --- the disk full ----------------------------------------------------------------------------
 
+
 def test_disk_full_during_the_export_fails_naming_the_file_and_keeps_the_previous_export(
-        published, previous_export, clean_run, monkeypatch):
+    published, previous_export, clean_run, monkeypatch
+):
     export_dir, out, before = previous_export
-    disk = DiskFull(budget=40_000)     # financing_profile's files fit, financing_penalties' do not
+    disk = DiskFull(budget=40_000)  # financing_profile's files fit, financing_penalties' do not
     opened = export._open_for_writing
-    monkeypatch.setattr(export, "_open_for_writing",
-                        lambda path, *a, **k: disk.wrap(opened(path, *a, **k), Path(path).name))
+    monkeypatch.setattr(
+        export, "_open_for_writing", lambda path, *a, **k: disk.wrap(opened(path, *a, **k), Path(path).name)
+    )
 
     with pytest.raises(export.ExportError) as failed:
         export.write_exports(published["url"], pipeline.AS_OF, export_dir, published["version"])
@@ -171,10 +181,11 @@ def test_disk_full_during_the_export_fails_naming_the_file_and_keeps_the_previou
 
 
 def test_disk_full_during_the_ingest_keeps_nothing_of_the_file_and_the_rerun_is_clean(
-        postgres_server, sample_landing, clean_run, tmp_path, monkeypatch):
+    postgres_server, sample_landing, clean_run, tmp_path, monkeypatch
+):
     from include.ingest import load
 
-    disk = DiskFull(budget=0)          # the first quarantine row that must be written fails
+    disk = DiskFull(budget=0)  # the first quarantine row that must be written fails
     monkeypatch.setattr(load, "_spool_file", lambda: LimitedSpool(disk, "quarantine spool"))
     with database(postgres_server, "rel_diskfull") as url:
         with pytest.raises(load.DiskFull) as failed:
@@ -187,11 +198,13 @@ def test_disk_full_during_the_ingest_keeps_nothing_of_the_file_and_the_rerun_is_
             kept = conn.execute(
                 "select row((select count(*) from audit.file_ledger where feed = %(f)s and file_name = %(n)s),"
                 " (select count(*) from audit.quarantine where feed = %(f)s and file_name = %(n)s))::text",
-                {"f": feed, "n": name}).fetchone()[0]
+                {"f": feed, "n": name},
+            ).fetchone()[0]
             sha = ingest.load.fingerprint(sample_landing / feed / name).sha256
             raw = conn.execute(f"select count(*) from raw.{feed} where _file_sha256 = %s", (sha,)).fetchone()[0]
             for read, loaded, quarantined in conn.execute(
-                    "select rows_read, rows_loaded, rows_quarantined from audit.file_ledger"):
+                "select rows_read, rows_loaded, rows_quarantined from audit.file_ledger"
+            ):
                 assert read == loaded + quarantined
         assert (kept, raw) == ("(0,0)", 0), "nothing of the file that could not be written is visible"
 
@@ -204,25 +217,52 @@ def test_disk_full_during_the_ingest_keeps_nothing_of_the_file_and_the_rerun_is_
 
 # --- two `make run` at once ------------------------------------------------------------------
 
+
 def test_a_second_make_run_on_the_same_state_dir_refuses_at_once_naming_the_holder(tmp_path):
     state = tmp_path / "state"
-    env = {k: v for k, v in _child_env(STATE_DIR=str(state), EMBEDDED_PG_PORT="57620").items()
-           if not k.startswith(("AIRFLOW", "WAREHOUSE_URL", "DBT_", "MAKE", "MFLAGS"))}
+    env = {
+        k: v
+        for k, v in _child_env(STATE_DIR=str(state), EMBEDDED_PG_PORT="57620").items()
+        if not k.startswith(("AIRFLOW", "WAREHOUSE_URL", "DBT_", "MAKE", "MFLAGS"))
+    }
     env.update(LANDING_DIR=str(tmp_path / "landing"), EXPORT_DIR=str(tmp_path / "export"), AS_OF=AS_OF)
-    first = subprocess.Popen([sys.executable, "-m", "include.pipeline", "run"], cwd=REPO_ROOT, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    first = subprocess.Popen(
+        [sys.executable, "-m", "include.pipeline", "run"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         lock = state / "run.lock"
-        _wait_for(lambda: lock.exists() and f"pid {first.pid} " in lock.read_text(), "the first run held the lock",
-                  first, timeout=60)
+        _wait_for(
+            lambda: lock.exists() and f"pid {first.pid} " in lock.read_text(),
+            "the first run held the lock",
+            first,
+            timeout=60,
+        )
         # Refused, not queued: it ends while the first still runs (and holds the lock).
-        second = subprocess.run(["make", "-s", "--no-print-directory", "run"], cwd=REPO_ROOT, env=env, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+        second = subprocess.run(
+            ["make", "-s", "--no-print-directory", "run"],
+            cwd=REPO_ROOT,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            timeout=120,
+        )
         assert first.poll() is None, "the first run was still going when the second was refused"
     finally:
         _kill(first)
-        subprocess.run([sys.executable, "-m", "include.embedded_pg", "stop"], cwd=REPO_ROOT, env=env,
-                       capture_output=True, timeout=120)
+        subprocess.run(
+            [sys.executable, "-m", "include.embedded_pg", "stop"],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            timeout=120,
+        )
     assert second.returncode != 0
     holder = lock.read_text().strip()
     assert f"another run is in progress on STATE_DIR {state}: pid {first.pid} started " in second.stdout, second.stdout

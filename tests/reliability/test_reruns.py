@@ -1,5 +1,6 @@
 """The whole pipeline twice on the same inputs and AS_OF: the same published tables, the same export
 files (the manifest's timestamps aside), and nothing loaded twice."""
+
 from __future__ import annotations
 
 from collections import Counter

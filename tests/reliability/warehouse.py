@@ -1,4 +1,5 @@
 """Helpers shared by the reliability tests: databases of their own, and checksums of what is published."""
+
 from __future__ import annotations
 
 import hashlib
@@ -22,11 +23,15 @@ def table_checksums(url: str, schemas: tuple[str, ...] = PUBLISHED) -> dict[str,
     """(row count, md5 of every row in a canonical order) of every table of `schemas`."""
     sums = {}
     with psycopg.connect(url) as conn:
-        tables = conn.execute("""select table_schema, table_name from information_schema.tables
-                                 where table_schema = any(%s) order by 1, 2""", (list(schemas),)).fetchall()
+        tables = conn.execute(
+            """select table_schema, table_name from information_schema.tables
+                                 where table_schema = any(%s) order by 1, 2""",
+            (list(schemas),),
+        ).fetchall()
         for schema, table in tables:
-            query = sql.SQL("select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), '')) "
-                            "from {} t").format(sql.Identifier(schema, table))
+            query = sql.SQL(
+                "select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), '')) from {} t"
+            ).format(sql.Identifier(schema, table))
             sums[f"{schema}.{table}"] = tuple(conn.execute(query).fetchone())
     return sums
 
@@ -50,7 +55,8 @@ def export_digests(export_dir: Path, as_of: str) -> dict[str, str]:
     for book in sorted((folder / "quality" / "corrections").glob("*.xlsx")):
         digests[f"quality/corrections/{book.name}"] = hashlib.sha256(book.read_bytes()).hexdigest()
     digests["manifest.json (timestamps aside)"] = hashlib.sha256(
-        json.dumps(manifest, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+        json.dumps(manifest, sort_keys=True, ensure_ascii=False).encode()
+    ).hexdigest()
     return digests
 
 

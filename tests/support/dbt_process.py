@@ -14,6 +14,7 @@ connection from the environment: dbt_project/profiles.yml). Each reply is one li
 {"success": bool, "error": str | null, "seconds": float, "output": str}, `output` being what dbt
 printed. Commands run one at a time, as dbtRunner requires.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -41,10 +42,19 @@ def serve(requests=sys.stdin, replies=sys.stdout) -> int:
             try:
                 result = dbtRunner().invoke(request["args"])
                 success, error = result.success, (str(result.exception) if result.exception else None)
-            except Exception as exc:   # handed to the caller, who reports it with dbt's output
+            except Exception as exc:  # handed to the caller, who reports it with dbt's output
                 success, error = False, f"{type(exc).__name__}: {exc}"
-        replies.write(json.dumps({"success": success, "error": error, "output": printed.getvalue(),
-                                  "seconds": round(time.perf_counter() - started, 3)}) + "\n")
+        replies.write(
+            json.dumps(
+                {
+                    "success": success,
+                    "error": error,
+                    "output": printed.getvalue(),
+                    "seconds": round(time.perf_counter() - started, 3),
+                }
+            )
+            + "\n"
+        )
         replies.flush()
     return 0
 
@@ -57,10 +67,15 @@ class DbtProcess:
         if log is not None:
             log.parent.mkdir(parents=True, exist_ok=True)
             self.log = log.open("a")
-        self.proc = subprocess.Popen([sys.executable, "-m", "tests.support.dbt_process"], cwd=PROJECT_DIR,
-                                     env={**os.environ, "PYTHONPATH": _pythonpath()},
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self.log, text=True)   # no log: the caller's stderr
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.dbt_process"],
+            cwd=PROJECT_DIR,
+            env={**os.environ, "PYTHONPATH": _pythonpath()},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            text=True,
+        )  # no log: the caller's stderr
 
     def invoke(self, args: list[str], env: dict[str, str] | None = None) -> dict:
         """Run `dbt <args>` with `env` added to the process environment; returns the reply."""
@@ -68,8 +83,10 @@ class DbtProcess:
         self.proc.stdin.flush()
         reply = self.proc.stdout.readline()
         if not reply:
-            raise RuntimeError(f"the dbt process ended (exit {self.proc.wait()})"
-                               + (f"; its output: {self.log.name}" if self.log else ""))
+            raise RuntimeError(
+                f"the dbt process ended (exit {self.proc.wait()})"
+                + (f"; its output: {self.log.name}" if self.log else "")
+            )
         reply = json.loads(reply)
         if self.log:
             self.log.write(reply["output"])
@@ -78,7 +95,7 @@ class DbtProcess:
 
     def close(self) -> None:
         if self.proc.stdin and not self.proc.stdin.closed:
-            self.proc.stdin.close()       # the process ends at the end of its input
+            self.proc.stdin.close()  # the process ends at the end of its input
         try:
             self.proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
@@ -86,7 +103,7 @@ class DbtProcess:
         if self.log:
             self.log.close()
 
-    def __enter__(self) -> "DbtProcess":
+    def __enter__(self) -> DbtProcess:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -1,8 +1,9 @@
 """A throwaway database on the warehouse's server, for tests and benchmarks.
 
-    with scratch_database(server_url, "bench") as url:   # created, yielded, dropped (force)
-        ...
+with scratch_database(server_url, "bench") as url:   # created, yielded, dropped (force)
+    ...
 """
+
 from __future__ import annotations
 
 import contextlib

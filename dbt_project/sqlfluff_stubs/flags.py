@@ -1,0 +1,3 @@
+"""dbt's `flags`."""
+
+FULL_REFRESH = False

@@ -60,7 +60,7 @@ def transform():
             ),
         ),
         # dbt in-process (Cosmos' dbtRunner): a subprocess per task returns dbt's ~8 MB per task
-        # to the OS but costs ~3 s of start-up per task (docs/performance.md "Memory").
+        # to the OS but costs a dbt start-up per task (docs/performance.md, "Memory").
         execution_config=ExecutionConfig(
             dbt_executable_path=dbt_executable(), invocation_mode=InvocationMode.DBT_RUNNER
         ),
@@ -78,6 +78,9 @@ def transform():
             "full_refresh": "{{ (dag_run.conf or {}).get('full_refresh', params.full_refresh) }}",
             "append_env": True,
             "install_deps": False,
+            # dbt's unit tests (the rules pinned on hand-made rows, models' YAML) belong to the
+            # test suite and CI, as dbt recommends: production builds leave them out.
+            "env": {"DBT_EXCLUDE_RESOURCE_TYPES": "unit_test"},
         },
         # A failed dbt model or test is a fact about the data, not a transient fault: no retries.
         default_args={"retries": 0},

@@ -99,6 +99,11 @@ def test_dbt_test_nodes_do_not_retry(dagbag):
     assert all(t.retries == 0 for t in dbt_tasks)
 
 
+def test_production_dbt_builds_leave_the_unit_tests_to_ci(dagbag):
+    dbt_tasks = [t for t in dagbag.get_dag("transform").tasks if t.task_id.startswith("dbt.")]
+    assert dbt_tasks and all((t.env or {}).get("DBT_EXCLUDE_RESOURCE_TYPES") == "unit_test" for t in dbt_tasks)
+
+
 def test_every_task_alerts_when_it_fails_for_good(dagbag):
     from include import alerts
 

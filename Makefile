@@ -15,10 +15,10 @@ export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export DO_NOT_TRACK := 1
 
-.PHONY: help install lock lint run test test-fast system-packages report airflow psql warehouse-url credentials stop bench sample-data clean
+.PHONY: help install lock lint run test test-fast system-packages report airflow psql warehouse-url credentials stop bench sample-data sample-resubmission clean
 
 help:
-	@echo "make run | test | test-fast | lint | report USCC=... | airflow | psql | warehouse-url | credentials ROLE=credit_analyst | stop | bench | sample-data SUBJECTS=N | lock | clean"
+	@echo "make run | test | test-fast | lint | report USCC=... | airflow | psql | warehouse-url | credentials ROLE=credit_analyst | stop | bench | sample-data SUBJECTS=N | sample-resubmission | lock | clean"
 
 $(UV):
 	@$(PYTHON) -m venv $(STATE_DIR)/tools >/dev/null
@@ -86,6 +86,11 @@ bench: install
 
 sample-data: install
 	@$(PY) -m include.sample_data --subjects $(SUBJECTS)
+
+# What the sample's departments send back after reading their correction workbooks: every second
+# row with a wrong check character, corrected (docs/departments.md); the next `make run` loads it.
+sample-resubmission: install
+	@$(PY) -m include.sample_data --resubmit
 
 clean: stop
 	rm -rf $(STATE_DIR)

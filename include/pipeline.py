@@ -117,22 +117,10 @@ def landing_is_empty(landing: Path) -> bool:
     return not any(p.is_file() for folder in landing.iterdir() if folder.is_dir() for p in folder.iterdir())
 
 
-def _sample_marker() -> Path:
-    # in the state, not the landing zone: only a landing zone this run wrote the sample into
-    return settings.state_dir() / "sample_landing"
-
-
 def ensure_sample(landing: Path, as_of) -> None:
-    """An empty landing zone gets the sample; the next run over the sample it wrote gets the
-    departments' corrected resubmissions of some rejected rows (include/sample_data/resubmit.py),
-    so that the second `make run` shows corrections and a 纠正率 above 0."""
+    """An empty landing zone gets the sample (a landing zone with files is never touched: the
+    departments' resubmission of the sample is `make sample-resubmission`, by hand)."""
     if not landing_is_empty(landing):
-        marker = _sample_marker()
-        if marker.is_file() and marker.read_text(encoding="utf-8") == str(landing.resolve()):
-            from include.sample_data.resubmit import write_resubmissions
-
-            for path in write_resubmissions(landing, as_of):
-                say(f"the sample's departments resubmit corrected rows: {path.parent.name}/{path.name}")
         return
     say(f"landing zone {landing} is empty: writing the sample deliveries ({SAMPLE_SUBJECTS} subjects)…")
     # In a process of its own: the generated registry (hundreds of MB at city scale) is returned
@@ -153,8 +141,6 @@ def ensure_sample(landing: Path, as_of) -> None:
         stdout=subprocess.DEVNULL,
         check=True,
     )
-    _sample_marker().parent.mkdir(parents=True, exist_ok=True)
-    _sample_marker().write_text(str(landing.resolve()), encoding="utf-8")
 
 
 def dag_ids() -> list[str]:

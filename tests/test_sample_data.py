@@ -674,3 +674,10 @@ def test_resubmission_corrects_every_second_broken_check_row(tmp_path):
             assert codes and all(uscc_problem(c) is None or ric_problem(c) is None for c in codes), row
         arrived = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone(dt.timedelta(hours=8)))
         assert arrived == dt.datetime(2026, 6, 30, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+
+def test_the_resubmission_command_says_when_there_is_nothing_to_resubmit(tmp_path, capsys):
+    from include.sample_data.__main__ import main
+
+    assert main(["--resubmit", "--landing", str(tmp_path), "--as-of", "2026-06-30"]) == 0
+    assert "nothing to resubmit under" in capsys.readouterr().out

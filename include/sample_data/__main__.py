@@ -1,6 +1,9 @@
 """`python -m include.sample_data --subjects N [--as-of YYYY-MM-DD] [--seed INT] [--landing DIR]`
+`python -m include.sample_data --resubmit [--as-of YYYY-MM-DD] [--landing DIR]`
 
-Prints the summary (JSON) on stdout, progress on stderr.
+Prints the summary (JSON) on stdout, progress on stderr. `--resubmit` writes instead what the
+sample's departments send back after reading their correction workbooks
+(include/sample_data/resubmit.py) and prints each file written.
 """
 
 from __future__ import annotations
@@ -31,7 +34,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--landing", type=Path, default=None, help="default: LANDING_DIR or data/landing")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    parser.add_argument("--resubmit", action="store_true", help="write the departments' corrected resubmission")
     args = parser.parse_args(argv)
+    if args.resubmit:
+        from .resubmit import write_resubmissions
+
+        landing = args.landing or settings.landing_dir()
+        written = write_resubmissions(landing, args.as_of or settings.as_of())
+        for path in written:
+            print(path)
+        if not written:
+            print(
+                f"nothing to resubmit under {landing} (no sample rows with a wrong check character, or already written)"
+            )
+        return 0
     if args.subjects < 1:
         parser.error("--subjects must be at least 1")
     as_of = args.as_of or settings.as_of()

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 
-from airflow.exceptions import AirflowSkipException
 from airflow.sdk import dag, task
+from airflow.sdk.exceptions import AirflowSkipException
 
 from include import alerts, assets, feeds, ingest, quality, settings, warehouse
 from include.run_context import AS_OF_PARAM, DEFAULT_ARGS, START_DATE, as_of_from

@@ -172,7 +172,7 @@ def _create_raw_table(conn: psycopg.Connection, feed: Feed) -> None:
     # No index on raw.<feed>: maintaining one is paid on every row loaded (a BRIN on _file_sha256
     # was a fifth of the server's COPY work, a b-tree as much as the rest of it), and no query of
     # the pipeline would use one: staging reads whole tables (the incremental filter too, see
-    # macros/latest_delivery.sql); a file's rows (audit.received_rows) are an operator's query.
+    # macros/latest_new_delivery.sql); a file's rows (audit.received_rows) are an operator's query.
     for index in RAW_INDEXES_DROPPED:
         conn.execute(sql.SQL("drop index if exists {}").format(sql.Identifier("raw", index.format(feed=feed.id))))
     conn.execute(

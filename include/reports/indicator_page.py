@@ -117,24 +117,30 @@ def _grid(n: int) -> tuple[int, int]:
     return math.ceil(max(n, 1) / cols), cols
 
 
-def trend_figure(trend: list[dict]):
-    """Small multiples: per assessed indicator (one with a target) its value at each kept AS_OF,
-    and its target as a dashed line."""
-    import plotly.graph_objects as go
+def _small_multiples(ids: list[str], names: dict[str, str], vertical_spacing: float):
+    """One subplot per indicator, titled with its id and name: (figure, rows, cols)."""
     from plotly.subplots import make_subplots
 
-    ids = sorted({r["indicator_id"] for r in trend if r["target"] is not None})
-    if not ids:
-        return None
     rows, cols = _grid(len(ids))
-    names = {r["indicator_id"]: r["indicator_name"] for r in trend}
     fig = make_subplots(
         rows=rows,
         cols=cols,
         subplot_titles=[f"{i} {names[i]}" for i in ids],
-        vertical_spacing=0.5 / rows,
+        vertical_spacing=vertical_spacing / rows,
         horizontal_spacing=0.06,
     )
+    return fig, rows, cols
+
+
+def trend_figure(trend: list[dict]):
+    """Small multiples: per assessed indicator (one with a target) its value at each kept AS_OF,
+    and its target as a dashed line."""
+    import plotly.graph_objects as go
+
+    ids = sorted({r["indicator_id"] for r in trend if r["target"] is not None})
+    if not ids:
+        return None
+    fig, rows, cols = _small_multiples(ids, {r["indicator_id"]: r["indicator_name"] for r in trend}, 0.5)
     for k, indicator in enumerate(ids):
         series = [r for r in trend if r["indicator_id"] == indicator]
         row, col = divmod(k, cols)
@@ -178,20 +184,11 @@ def trend_figure(trend: list[dict]):
 def unit_figure(units: list[dict]):
     """Per indicator, a bar per 数据来源单位 (green: meets its target, red: below), the target dashed."""
     import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
 
     ids = sorted({r["indicator_id"] for r in units})
     if not ids:
         return None
-    rows, cols = _grid(len(ids))
-    names = {r["indicator_id"]: r["indicator_name"] for r in units}
-    fig = make_subplots(
-        rows=rows,
-        cols=cols,
-        subplot_titles=[f"{i} {names[i]}" for i in ids],
-        vertical_spacing=0.6 / rows,
-        horizontal_spacing=0.06,
-    )
+    fig, rows, cols = _small_multiples(ids, {r["indicator_id"]: r["indicator_name"] for r in units}, 0.6)
     for k, indicator in enumerate(ids):
         bars = [r for r in units if r["indicator_id"] == indicator]
         row, col = divmod(k, cols)

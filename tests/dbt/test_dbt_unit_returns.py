@@ -24,30 +24,13 @@ from openpyxl import load_workbook
 
 from include import workbooks
 from include.ingest import ensure_schemas, load_file
-from tests.ingest.helpers import ALIBABA, BUREAU, TENCENT, csv_text, deliver
+from tests.ingest.helpers import ALIBABA, BUREAU, PENALTY_HEADERS, TENCENT, csv_text, deliver
 
 AS_OF = dt.date(2026, 6, 30)
 SH = dt.timezone(dt.timedelta(hours=8))
 UNIT = "银川市测试局"
 OFFICE_USCC = "11640100000000908M"  # penalties' reporting_unit (include/feeds/penalties.yaml)
-HEADER = [
-    "行政相对人名称",
-    "行政相对人类别",
-    "统一社会信用代码",
-    "证件号码",
-    "行政处罚决定书文号",
-    "违法行为类型",
-    "违法事实",
-    "处罚依据",
-    "处罚类别",
-    "处罚内容",
-    "处罚决定日期",
-    "处罚机关",
-    "处罚机关统一社会信用代码",
-    "数据来源单位",
-    "数据来源单位统一社会信用代码",
-    "报送日期",
-]
+HEADER = [*PENALTY_HEADERS, "报送日期"]
 BAD_CODE = "91330100716105852A"
 
 

@@ -18,6 +18,27 @@ _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _RIC_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
+# The penalties feed's headers as a department writes them (docs/spec/CONTRACT.md §3), written
+# out here, not read from the contract the loader uses.
+PENALTY_HEADERS = [
+    "行政相对人名称",
+    "行政相对人类别",
+    "统一社会信用代码",
+    "证件号码",
+    "行政处罚决定书文号",
+    "违法行为类型",
+    "违法事实",
+    "处罚依据",
+    "处罚类别",
+    "处罚内容",
+    "处罚决定日期",
+    "处罚机关",
+    "处罚机关统一社会信用代码",
+    "数据来源单位",
+    "数据来源单位统一社会信用代码",
+]
+
+
 def uscc(first17: str) -> str:
     total = sum(_USCC_ALPHABET.index(ch) * w for ch, w in zip(first17, _USCC_WEIGHTS))
     return first17 + _USCC_ALPHABET[(31 - total % 31) % 31]

@@ -15,7 +15,7 @@ import pytest
 from include import feeds
 from include.ingest import ensure_schemas, load_file, schema, vectorized
 
-from .helpers import ALIBABA, BUREAU, PERSON, TENCENT, csv_text, deliver, raw_rows
+from .helpers import ALIBABA, BUREAU, PENALTY_HEADERS, PERSON, TENCENT, csv_text, deliver, raw_rows
 
 UTIL_HEADER = [
     "统一社会信用代码",
@@ -140,24 +140,7 @@ def test_the_ledger_keeps_the_header_once_and_one_loaded_row_per_file(db, tmp_pa
 
 
 def test_flags_ids_and_persons_show_as_received(db, tmp_path):
-    header = [
-        "行政相对人名称",
-        "行政相对人类别",
-        "统一社会信用代码",
-        "证件号码",
-        "行政处罚决定书文号",
-        "违法行为类型",
-        "违法事实",
-        "处罚依据",
-        "处罚类别",
-        "处罚内容",
-        "处罚决定日期",
-        "处罚机关",
-        "处罚机关统一社会信用代码",
-        "数据来源单位",
-        "数据来源单位统一社会信用代码",
-        "简易程序",
-    ]
+    header = [*PENALTY_HEADERS, "简易程序"]
     spaced = f"{PERSON[:6]} {PERSON[6:14]} {PERSON[14:]}"
     row = [
         "张三",

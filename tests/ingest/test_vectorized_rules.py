@@ -8,25 +8,20 @@ import pytest
 
 from include.ingest import ensure_schemas, load_file, vectorized
 
-from .helpers import ALIBABA, BUREAU, PERSON, SHOP, assert_accounted, csv_text, deliver, quarantine, raw_rows
+from .helpers import (
+    ALIBABA,
+    BUREAU,
+    PENALTY_HEADERS,
+    PERSON,
+    SHOP,
+    assert_accounted,
+    csv_text,
+    deliver,
+    quarantine,
+    raw_rows,
+)
 
-HEADER = [
-    "行政相对人名称",
-    "行政相对人类别",
-    "统一社会信用代码",
-    "证件号码",
-    "行政处罚决定书文号",
-    "违法行为类型",
-    "违法事实",
-    "处罚依据",
-    "处罚类别",
-    "处罚内容",
-    "处罚决定日期",
-    "处罚机关",
-    "处罚机关统一社会信用代码",
-    "数据来源单位",
-    "数据来源单位统一社会信用代码",
-]
+HEADER = PENALTY_HEADERS
 
 
 def _row(n: int, name: str, category: str, uscc: str, id_no: str) -> list[str]:

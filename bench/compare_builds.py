@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import os
 import shutil
@@ -35,13 +36,32 @@ from pathlib import Path
 COMPARED_SCHEMAS = ("marts_build", "export_build", "history")
 DAYS = (dt.date(2026, 6, 30), dt.date(2026, 7, 31), dt.date(2026, 8, 31))
 SHARE = 0.01
+ROOT = Path(__file__).resolve().parent.parent
 
 
+@functools.cache
 def server_url() -> str:
+    """The embedded server of STATE_DIR (or WAREHOUSE_URL's), started by THIS checkout's code in a
+    child process: the checkout being built may predate `include.warehouse`, and its `include`
+    package is the one this process imports."""
+    code = "from include import warehouse; print(warehouse.start('postgres'))"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"the warehouse did not start:\n{done.stderr[-3000:]}")
+    url = done.stdout.strip().splitlines()[-1]
+    # An earlier checkout's dbt profile takes no passfile: libpq finds the password through this.
+    import psycopg
 
-    from include import warehouse
-
-    return warehouse.start("postgres")
+    passfile = psycopg.conninfo.conninfo_to_dict(url).get("passfile")
+    if passfile:
+        os.environ.setdefault("PGPASSFILE", str(passfile))
+    return url
 
 
 def database_url(name: str) -> str:

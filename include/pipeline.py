@@ -167,10 +167,21 @@ def _ingest_groups(ingest: list[str]) -> list[list[str]]:
 _LOCK_FD: int | None = None
 
 
+def runner_command(dag_ids: list[str], conf: str, stop_on_failure: bool) -> list[str]:
+    """The command of one DAG runner process (include/dag_runner.py).
+
+    `-X frozen_modules=off`: dbt builds its adapter's behaviour flags from `inspect.stack()`, once per
+    dbt task, and `inspect` cannot tell which module a frame of a frozen module (`<frozen runpy>`,
+    the frames of `python -m`) belongs to, so it walks all of `sys.modules` for each of them, 26
+    flags per task, in a process holding Airflow, Cosmos and dbt. With runpy read from its source
+    file every frame is found in `inspect`'s cache (docs/performance.md, "Design decisions").
+    """
+    flags = ["--stop-on-failure"] if stop_on_failure else []
+    return [sys.executable, "-X", "frozen_modules=off", "-m", "include.dag_runner", *flags, "--conf", conf, *dag_ids]
+
+
 def _start_runner(dag_ids: list[str], conf: str, env: dict, log: Path, stop_on_failure: bool):
-    cmd = [sys.executable, "-m", "include.dag_runner", "--conf", conf, *dag_ids]
-    if stop_on_failure:
-        cmd.insert(3, "--stop-on-failure")
+    cmd = runner_command(dag_ids, conf, stop_on_failure)
     handle = log.open("w")
     held = (_LOCK_FD,) if _LOCK_FD is not None else ()
     return subprocess.Popen(cmd, env=env, stdout=handle, stderr=subprocess.STDOUT, pass_fds=held), log

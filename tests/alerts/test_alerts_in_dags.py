@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from include import airflow_env, alerts
+from include.pipeline import runner_command
 from include.settings import REPO_ROOT
 from tests.alerts.webhook import robot
 from tests.publish import builders
@@ -42,7 +43,7 @@ def run_dag(
     }
     env.pop(alerts.SECRET_ENV, None)
     return subprocess.run(
-        [sys.executable, "-m", "include.dag_runner", "--conf", json.dumps(conf), dag_id],
+        runner_command([dag_id], json.dumps(conf), stop_on_failure=False),
         env=env,
         cwd=REPO_ROOT,
         capture_output=True,

@@ -200,6 +200,7 @@ def dbt_build(
     """One `dbt build` (the arguments include.transform.run_dbt gives) in the warm dbt process,
     with its tree's memory polled."""
     from include import settings
+    from include.transform import PRODUCTION_DBT_ENV
 
     arguments, env = _dbt_command(url, as_of, ["build", *(["--full-refresh"] if full_refresh else [])], target)
     shutil.rmtree(target, ignore_errors=True)
@@ -210,7 +211,7 @@ def dbt_build(
     monitor = TreeMonitor(dbt.proc.pid, postgres_pid=postmaster_pid(settings.state_dir()), interval=0.25)
     monitor.start()
     started = time.perf_counter()
-    reply = dbt.invoke(arguments, env=env)
+    reply = dbt.invoke(arguments, env={**env, **PRODUCTION_DBT_ENV})  # what the transform DAG builds
     seconds = time.perf_counter() - started
     memory = monitor.stop()
     if not reply["success"]:

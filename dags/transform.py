@@ -18,7 +18,7 @@ from cosmos.profiles import PostgresUserPasswordProfileMapping
 from include import alerts, assets, feeds, quality, settings, warehouse
 from include.airflow_env import WAREHOUSE_CONN_ID
 from include.run_context import AS_OF_PARAM, DEFAULT_ARGS, START_DATE, as_of_from
-from include.transform import PROFILE_NAME, PROJECT_DIR, TARGET_NAME, dbt_executable
+from include.transform import PRODUCTION_DBT_ENV, PROFILE_NAME, PROJECT_DIR, TARGET_NAME, dbt_executable
 
 # A task that fails for good (after its retries) alerts the engineers (include/alerts.py).
 DAG_DEFAULT_ARGS = {**DEFAULT_ARGS, "on_failure_callback": alerts.on_task_failure}
@@ -78,9 +78,8 @@ def transform():
             "full_refresh": "{{ (dag_run.conf or {}).get('full_refresh', params.full_refresh) }}",
             "append_env": True,
             "install_deps": False,
-            # dbt's unit tests (the rules pinned on hand-made rows, models' YAML) belong to the
-            # test suite and CI, as dbt recommends: production builds leave them out.
-            "env": {"DBT_EXCLUDE_RESOURCE_TYPES": "unit_test"},
+            # dbt's unit tests belong to the test suite and CI: production builds leave them out.
+            "env": dict(PRODUCTION_DBT_ENV),
         },
         # A failed dbt model or test is a fact about the data, not a transient fault: no retries.
         default_args={"retries": 0},

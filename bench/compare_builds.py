@@ -44,6 +44,8 @@ def server_url() -> str:
     """The embedded server of STATE_DIR (or WAREHOUSE_URL's), started by THIS checkout's code in a
     child process: the checkout being built may predate `include.warehouse`, and its `include`
     package is the one this process imports."""
+    import psycopg
+
     code = "from include import warehouse; print(warehouse.start('postgres'))"
     done = subprocess.run(
         [sys.executable, "-c", code],
@@ -56,8 +58,6 @@ def server_url() -> str:
         raise RuntimeError(f"the warehouse did not start:\n{done.stderr[-3000:]}")
     url = done.stdout.strip().splitlines()[-1]
     # An earlier checkout's dbt profile takes no passfile: libpq finds the password through this.
-    import psycopg
-
     passfile = psycopg.conninfo.conninfo_to_dict(url).get("passfile")
     if passfile:
         os.environ.setdefault("PGPASSFILE", str(passfile))

@@ -521,6 +521,45 @@ def test_every_incremental_table_has_its_watermark_indexes_and_an_older_table_ge
     assert set(query(url, DAILY_INDEXES)) == DAILY_WANTED
 
 
+# The business keys dbt does not test for uniqueness (docs/warehouse.md "Tests": one owner per
+# check): each is a unique index, which refuses a duplicate when it is written.
+UNIQUE_KEYS = {
+    "staging.stg_subjects": ("uscc",),
+    "staging.stg_tax": ("uscc", "period"),
+    "staging.stg_utilities": ("account_no", "utility", "period"),
+    "staging.stg_real_estate": ("record_key",),
+    "staging.stg_penalties": ("record_key",),
+    "staging.stg_licenses": ("record_key",),
+    "staging.stg_dishonest_debtors": ("record_key",),
+    "staging.stg_commitments": ("commitment_no",),
+    "staging.stg_repairs": ("repair_no",),
+    "staging.stg_objections": ("objection_no",),
+    "staging.stg_ledgers": ("unit_uscc", "month"),
+    "intermediate.int_working_calendar": ("day",),
+    "intermediate.int_double_publicity": ("record_key",),
+    "intermediate.int_subject_history": ("uscc",),
+    "intermediate.int_subject_facts": ("uscc",),
+    "intermediate.int_subject_archive": ("uscc",),
+}
+UNIQUE_INDEXES = """select i.indrelid::regclass::text,
+           array(select a.attname::text from unnest(i.indkey::int2[]) with ordinality as k (attnum, n)
+                 join pg_attribute as a on a.attrelid = i.indrelid and a.attnum = k.attnum order by k.n)
+    from pg_index as i join pg_class as t on t.oid = i.indrelid join pg_namespace as n on n.oid = t.relnamespace
+    where i.indisunique and i.indpred is null and n.nspname in ('staging', 'intermediate')"""
+
+
+def test_every_key_without_a_unique_test_is_a_unique_index_and_a_duplicate_fails_the_model(db):
+    url = db["url"]  # built by the tests above: incremental runs after a full build
+    indexes = {(table, tuple(columns)) for table, columns in query(url, UNIQUE_INDEXES)}
+    missing = {(table, key) for table, key in UNIQUE_KEYS.items() if (table, key) not in indexes}
+    assert not missing, f"business keys without their unique index: {missing}"
+    with psycopg.connect(url) as conn:
+        # a second row for a subject already there: what a faulty model would write
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute("insert into staging.stg_subjects select * from staging.stg_subjects limit 1")
+        conn.rollback()
+
+
 def test_report_deadlines_are_computed_for_new_records_and_again_for_all_when_the_calendar_changes(db):
     """int_double_publicity: a delivered penalty is the only record computed; deadlines computed
     with another calendar or day count (_rules_version) are all computed again, as a full build would."""

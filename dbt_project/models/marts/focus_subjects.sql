@@ -36,8 +36,10 @@ select
 from counted as k
 cross join threshold as t
 -- lateral: one registry lookup per focus subject (a few hundred); a plain join was planned for the
--- half million subjects the counts were estimated at, hashing the whole registry
+-- half million subjects the counts were estimated at, hashing the whole registry; `offset 0` keeps
+-- the planner from pulling the lookup up into such a join
 left join lateral (
     select subject_name, subject_type, region_code from {{ ref('stg_subjects') }} where uscc = k.subject_key
+    offset 0
 ) as s on true
 where k.penalties_3y >= t.n or k.dishonest_cases_3y >= t.n

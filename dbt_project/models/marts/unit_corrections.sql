@@ -5,8 +5,10 @@
 -- same content as the units' correction workbooks (include/workbooks.py). As of as_of: files
 -- delivered after it are not here yet, corrections after it are still open. No surrogate id: the
 -- quarantine's identity values depend on loads rolled back before, the table must not.
-with unit_names as (
-    -- a unit's name from its rows (a row may give the unit's code but leave its name blank)
+-- A unit's name from its rows, for the few rows that give the unit's code but leave its name blank:
+-- looked up only for those (MATERIALIZED: computed once, and not at all when no row lacks a name,
+-- where a join would read every penalty and licence row each build).
+with unit_names as materialized (
     select unit_uscc, max(unit) as unit
     from (select unit_uscc, unit from {{ ref('stg_quarantine') }} where unit is not null
           union all
@@ -14,7 +16,7 @@ with unit_names as (
     group by unit_uscc
 )
 select
-    coalesce(q.unit, n.unit, '（未填单位名称）') as unit,
+    coalesce(q.unit, (select n.unit from unit_names as n where n.unit_uscc = q.unit_uscc), '（未填单位名称）') as unit,
     q.unit_uscc,
     q.feed,
     q.file_name,
@@ -32,6 +34,5 @@ select
 from {{ ref('stg_quarantine') }} as q
 join {{ ref('stg_file_ledger') }} as l
   on l.feed = q.feed and l.sha256 = q.sha256 and l.status = 'loaded'
-left join unit_names as n on n.unit_uscc = q.unit_uscc
 where q.severity = 'error'
   and l.received_on <= {{ as_of() }}

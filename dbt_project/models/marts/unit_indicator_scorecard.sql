@@ -10,27 +10,42 @@
 --   I04: records decided in the month and reported within the deadline / records decided.
 -- A month without a denominator has no row; one whose deadlines need unknown working days has
 -- value NULL (passed false), as the jurisdiction's.
+-- Each staging source is read once (a CTE read twice is computed once), and the window's filters
+-- come before the joins: the marts read all deliveries, the window holds a year of them.
 with defs as (
     select * from {{ ref('indicator_definitions') }}
 ),
 months as (
     select date_trunc('month', {{ window_start() }})::date as first_month
 ),
+double_publicity_rows as (
+    select feed, sha256, row_number, decided_on, source_unit, source_unit_uscc, uscc
+    from {{ ref('stg_double_publicity_rows') }}
+),
+double_publicity_problems as (
+    select feed, sha256, row_number, column_name, rule, severity, value, reference_date, unit_uscc, unit
+    from {{ ref('stg_quarantine') }}
+    where feed in ('penalties', 'licenses')
+),
+files_delivered_in_window as (
+    select feed, sha256, date_trunc('month', received_on)::date as month
+    from {{ ref('stg_file_ledger') }}
+    where status = 'loaded'
+      and date_trunc('month', received_on)::date between (select first_month from months) and {{ as_of() }}
+),
 
 -- I01 ------------------------------------------------------------------------------------------
 delivered_codes as (
-    select r.source_unit_uscc as unit_uscc, r.source_unit as unit,
-           date_trunc('month', l.received_on)::date as month, r.uscc as code
-    from {{ ref('stg_double_publicity_rows') }} as r
-    join {{ ref('stg_file_ledger') }} as l on l.feed = r.feed and l.sha256 = r.sha256 and l.status = 'loaded'
+    select r.source_unit_uscc as unit_uscc, r.source_unit as unit, l.month, r.uscc as code
+    from double_publicity_rows as r
+    join files_delivered_in_window as l on l.feed = r.feed and l.sha256 = r.sha256
     where r.uscc is not null
 ),
 rejected_codes as (
-    select q.unit_uscc, q.unit, date_trunc('month', l.received_on)::date as month,
-           {{ normalise_code('q.value') }} as code
-    from {{ ref('stg_quarantine') }} as q
-    join {{ ref('stg_file_ledger') }} as l on l.feed = q.feed and l.sha256 = q.sha256 and l.status = 'loaded'
-    where q.feed in ('penalties', 'licenses') and q.column_name = 'uscc' and q.rule = 'uscc_check'
+    select q.unit_uscc, q.unit, l.month, {{ normalise_code('q.value') }} as code
+    from double_publicity_problems as q
+    join files_delivered_in_window as l on l.feed = q.feed and l.sha256 = q.sha256
+    where q.column_name = 'uscc' and q.rule = 'uscc_check'
       and q.severity = 'error' and coalesce({{ normalise_code('q.value') }}, '') <> ''
 ),
 i01 as (
@@ -41,7 +56,6 @@ i01 as (
     from (select unit_uscc, unit, month, code, false as rejected from delivered_codes
           union all
           select unit_uscc, unit, month, code, true from rejected_codes) as c
-    where month between (select first_month from months) and {{ as_of() }}
     group by unit_uscc, month
 ),
 
@@ -83,34 +97,41 @@ i02 as (
 problems as (
     select feed, sha256, row_number, bool_or(severity = 'error') as rejected, min(reference_date) as reference_date,
            max(unit_uscc) as unit_uscc, max(unit) as unit
-    from {{ ref('stg_quarantine') }}
-    where feed in ('penalties', 'licenses') and row_number is not null
+    from double_publicity_problems
+    where row_number is not null
     group by feed, sha256, row_number
 ),
-rows_read as (
+rows_read_in_window as (
     select r.source_unit_uscc as unit_uscc, r.source_unit as unit, r.decided_on as reference_date,
            p.sha256 is null as without_issue
-    from {{ ref('stg_double_publicity_rows') }} as r
+    from double_publicity_rows as r
     left join problems as p using (feed, sha256, row_number)
+    where {{ in_window('r.decided_on') }}
     union all
-    select unit_uscc, unit, reference_date, false from problems where rejected
+    select unit_uscc, unit, reference_date, false from problems where rejected and {{ in_window('reference_date') }}
 ),
 i03 as (
     select 'I03'::text, unit_uscc, max(unit), date_trunc('month', reference_date)::date as month,
            count(*) filter (where without_issue), count(*), 0
-    from rows_read
-    where {{ in_window('reference_date') }}
+    from rows_read_in_window
     group by unit_uscc, date_trunc('month', reference_date)
 ),
 
 -- I04 ------------------------------------------------------------------------------------------
+unit_names as (
+    -- a unit's name from every row read of it (in the window or not), as in I03
+    select unit_uscc, max(unit) as unit
+    from (select source_unit_uscc as unit_uscc, source_unit as unit from double_publicity_rows
+          union all
+          select unit_uscc, unit from problems where rejected) as n
+    group by unit_uscc
+),
 i04 as (
     select 'I04'::text, d.source_unit_uscc, max(s.unit), date_trunc('month', d.decided_on)::date,
            count(*) filter (where d.reported_on <= d.report_deadline), count(*),
            count(*) filter (where d.report_deadline is null)
     from {{ ref('int_double_publicity') }} as d
-    left join (select unit_uscc, max(unit) as unit from rows_read group by unit_uscc) as s
-      on s.unit_uscc = d.source_unit_uscc
+    left join unit_names as s on s.unit_uscc = d.source_unit_uscc
     where {{ in_window('d.decided_on') }}
     group by d.source_unit_uscc, date_trunc('month', d.decided_on)
 ),

@@ -1,10 +1,10 @@
 {#- ANALYZE after a model is built, so that the next model's plan sees real row counts (as views
     or without statistics the planner mis-estimated and chose quadratic plans: docs/performance.md).
     A table written anew (table models, an incremental model's first or full-refresh build) is
-    always analysed. An incremental model only when it has no statistics yet or more than a tenth of
-    its rows changed since they were taken, counting this build's own writes (autovacuum's default
-    threshold): a daily run writes a few thousand rows into tables of millions, and re-sampling them
-    all cost time in every model for statistics that had not moved.
+    analysed here, in the build, because the next model reads it at once. An incremental table that
+    already has statistics is left to autovacuum, which re-samples it once a tenth of its rows changed:
+    a daily build writes a few thousand rows into tables of millions, and sampling them again inside
+    the build only moved that work onto the build's critical path.
     A model whose meta sets `statistics_target` (the published tables, dbt_project.yml) is sampled
     at that target for this ANALYZE only (`set local`: the model's transaction). -#}
 {% macro refresh_statistics() -%}
@@ -12,10 +12,8 @@
     do $refresh$ begin
         if exists (
             select from pg_stat_user_tables as t
-            join pg_stat_xact_user_tables as x using (relid)
             where t.relid = '{{ this.include(database=False) }}'::regclass
-              and (coalesce(t.last_analyze, t.last_autoanalyze) is null
-                   or t.n_mod_since_analyze + x.n_tup_ins + x.n_tup_upd + x.n_tup_del > 0.1 * greatest(t.n_live_tup, 1)))
+              and coalesce(t.last_analyze, t.last_autoanalyze) is null)
         then
             analyze {{ this.include(database=False) }};
         end if;

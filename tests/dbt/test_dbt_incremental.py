@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 
 import psycopg
 import pytest
@@ -558,6 +559,39 @@ def test_every_key_without_a_unique_test_is_a_unique_index_and_a_duplicate_fails
         with pytest.raises(psycopg.errors.UniqueViolation):
             conn.execute("insert into staging.stg_subjects select * from staging.stg_subjects limit 1")
         conn.rollback()
+
+
+def test_a_build_analyses_only_tables_without_statistics_and_no_autovacuum_holds_a_rebuilt_one(db):
+    """Tables rebuilt whole have autovacuum off (the build analyses them and the next replaces them);
+    an incremental table with statistics is left to autovacuum, not analysed again by the build."""
+    url = db["url"]  # built by the tests above
+    options = dict(
+        query(
+            url,
+            "select n.nspname || '.' || c.relname, coalesce(c.reloptions, '{}') from pg_class c "
+            "join pg_namespace n on n.oid = c.relnamespace "
+            "where (n.nspname, c.relname) in (('marts_build', 'credit_events'), ('intermediate', 'int_penalty_publicity'),"
+            " ('staging', 'stg_tax'), ('intermediate', 'int_subject_archive'))",
+        )
+    )
+    assert "autovacuum_enabled=false" in options["marts_build.credit_events"]
+    assert "autovacuum_enabled=false" in options["intermediate.int_penalty_publicity"]
+    assert options["staging.stg_tax"] == [] and options["intermediate.int_subject_archive"] == []
+
+    def analysed(table: str) -> int:
+        return query(url, "select analyze_count from pg_stat_user_tables where relid = %s::regclass", (table,))[0][0]
+
+    with psycopg.connect(url) as conn:  # every row of stg_tax changed since its statistics were taken
+        conn.execute("update staging.stg_tax set period = period")
+    analysed_before = analysed("staging.stg_tax")
+    build(url, JULY_20)
+    # credit_events is a new table (its own counters), analysed once by the build; the server
+    # publishes the build's statistics counters shortly after its transactions end
+    deadline = time.monotonic() + 10
+    while analysed("marts_build.credit_events") < 1 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert analysed("marts_build.credit_events") == 1
+    assert analysed("staging.stg_tax") == analysed_before  # it has statistics: their drift is autovacuum's
 
 
 def test_report_deadlines_are_computed_for_new_records_and_again_for_all_when_the_calendar_changes(db):

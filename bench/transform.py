@@ -195,14 +195,21 @@ def dbt_import_seconds(tries: int = 3) -> float:
 
 
 def dbt_build(
-    dbt: DbtProcess, url: str, as_of: dt.date, target: Path, full_refresh: bool, parse_cache: Path | None = None
+    dbt: DbtProcess,
+    url: str,
+    as_of: dt.date,
+    target: Path,
+    full_refresh: bool,
+    parse_cache: Path | None = None,
+    exclude: tuple[str, ...] = (),
 ) -> dict:
     """One `dbt build` (the arguments include.transform.run_dbt gives) in the warm dbt process,
-    with its tree's memory polled."""
+    with its tree's memory polled. `exclude`: dbt selectors left out (bench/daily_floor.py's what-if)."""
     from include import settings
     from include.transform import PRODUCTION_DBT_ENV
 
-    arguments, env = _dbt_command(url, as_of, ["build", *(["--full-refresh"] if full_refresh else [])], target)
+    command = ["build", *(["--full-refresh"] if full_refresh else []), *(["--exclude", *exclude] if exclude else [])]
+    arguments, env = _dbt_command(url, as_of, command, target)
     shutil.rmtree(target, ignore_errors=True)
     if parse_cache is not None:
         target.mkdir(parents=True)

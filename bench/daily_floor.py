@@ -13,6 +13,9 @@ then `--rounds` rounds of, for each variant, a build with nothing new and a dail
   all published kept    every model of marts and export left out
 A variant that leaves tables out is a what-if, not a valid build: the tables it left out are stale,
 so a complete build follows it (not measured) before the next build and publication mark.
+Last, beside a build with nothing new as built: what copying the large published tables into a
+fresh schema costs (indexes included, then ANALYZE), i.e. a publication swap that carried its tables
+forward into the next build's schema by copying them. `--rounds 0` measures only that.
 Prints the medians and their ratio to the full build; writes bench/results/<name>.json.
 """
 
@@ -23,13 +26,16 @@ import datetime as dt
 import os
 import statistics
 import sys
+import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 sys.path.insert(0, str(BENCH))
 
+import psycopg  # noqa: E402
 from common import machine, print_table, ratio, write_results  # noqa: E402
+from psycopg import sql  # noqa: E402
 from transform import (  # noqa: E402
     DEFAULT_AS_OF,
     dbt_build,
@@ -82,6 +88,38 @@ def summary(build: dict) -> dict:
     }
 
 
+def copy_forward(url: str, reference: dict) -> dict:
+    """Each large published table copied into a scratch schema (dropped afterwards) with its
+    indexes, and analysed: seconds per table, beside what its model took in `reference`."""
+    built = {n["node"].split(".")[-1]: n["seconds"] for n in reference["nodes"] if n["type"] == "model"}
+    copied = {}
+    with psycopg.connect(url, autocommit=True) as conn:
+        scratch = sql.Identifier("bench_copy_forward")
+        conn.execute(sql.SQL("drop schema if exists {} cascade").format(scratch))
+        conn.execute(sql.SQL("create schema {}").format(scratch))
+        try:
+            for name in LARGE_PUBLISHED:
+                (schema,) = conn.execute(
+                    "select table_schema from information_schema.tables"
+                    " where table_schema in ('marts_build', 'export_build') and table_name = %s",
+                    (name,),
+                ).fetchone()
+                source, target = sql.Identifier(schema, name), sql.Identifier("bench_copy_forward", name)
+                started = time.perf_counter()
+                conn.execute(sql.SQL("create table {} (like {} including all)").format(target, source))
+                conn.execute(sql.SQL("insert into {} select * from {}").format(target, source))
+                conn.execute(sql.SQL("analyze {}").format(target))
+                copied[name] = round(time.perf_counter() - started, 2)
+        finally:
+            conn.execute(sql.SQL("drop schema if exists {} cascade").format(scratch))
+    return {
+        "copy_seconds": copied,
+        "copy_total": round(sum(copied.values()), 2),
+        "model_seconds": {name: built.get(name) for name in LARGE_PUBLISHED},
+        "model_total": round(sum(built.get(name) or 0 for name in LARGE_PUBLISHED), 2),
+    }
+
+
 def measure(server_url: str, database: str, subjects: int, share: float, rounds: int, as_of: dt.date) -> dict:
     landing, _ = sample_landing(subjects, as_of)
     for stale in landing.glob("*/bench_correction_*"):
@@ -112,6 +150,9 @@ def measure(server_url: str, database: str, subjects: int, share: float, rounds:
                         if exclude:
                             build("complete")  # the tables left out are stale: not a publication
                         mark_published(url, as_of)
+            say(f"daily floor: {subjects:,} subjects — nothing new, then the large published tables copied")
+            reference = build("reference")
+            carried = copy_forward(url, reference)
     medians = {
         kind: {
             variant: {
@@ -120,10 +161,11 @@ def measure(server_url: str, database: str, subjects: int, share: float, rounds:
                 "runs": runs,
             }
             for variant, runs in by_variant.items()
+            if runs
         }
         for kind, by_variant in builds.items()
     }
-    return {"full": full, **medians}
+    return {"full": full, **medians, "reference_nothing_new": summary(reference), "copy_forward": carried}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,6 +191,11 @@ def main(argv: list[str] | None = None) -> int:
         for variant, m in result[kind].items()
     ]
     print(f"full build: {result['full']['seconds']} s, {result['full']['nodes']} nodes")
+    carried = result["copy_forward"]
+    print(
+        f"the large published tables: copied {carried['copy_total']} s, built {carried['model_total']} s"
+        f" (node time in a build with nothing new, {result['reference_nothing_new']['seconds']} s)"
+    )
     print_table(
         rows,
         [

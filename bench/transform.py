@@ -450,6 +450,20 @@ def bench_scale(
     }
 
 
+def deliver_corrections(
+    url: str, landing: Path, subjects: int, share: float, as_of: dt.date
+) -> tuple[dict[str, tuple[str, int]], float]:
+    """write_corrections' files, loaded as the ingest loads them: (the corrections, seconds loading)."""
+    from include.ingest import load_file
+
+    corrections = write_corrections(url, landing, subjects, share, as_of)
+    started = time.perf_counter()
+    for feed, (file_name, _) in corrections.items():
+        result = load_file(url, feed, file_name, landing)
+        assert result["status"] == "loaded", result
+    return corrections, time.perf_counter() - started
+
+
 def daily_run(
     dbt: DbtProcess,
     url: str,
@@ -463,14 +477,7 @@ def daily_run(
 ):
     """Corrections for `share` of the subjects delivered and loaded, then `dbt build` without
     --full-refresh (what the daily run does): (build, corrections, seconds loading them)."""
-    from include.ingest import load_file
-
-    corrections = write_corrections(url, landing, subjects, share, as_of)
-    started = time.perf_counter()
-    for feed, (file_name, _) in corrections.items():
-        result = load_file(url, feed, file_name, landing)
-        assert result["status"] == "loaded", result
-    loading = time.perf_counter() - started
+    corrections, loading = deliver_corrections(url, landing, subjects, share, as_of)
     say(
         f"transform: {subjects:,} subjects — dbt build (incremental day {day}, "
         f"{sum(n for _, n in corrections.values())} new rows)"

@@ -9,8 +9,8 @@ Two builds, each in a database of its own, so the tests can run in any order:
   at 2026-12-31: I06 must say so), and then a rules change that makes a score above 100 possible
   (the default points reach at most 80 + 10 + 5 = 95), to show the clamp at 100: the seed table
   edited in place and the two scoring models rerun, so the real model and the seed's own
-  score_ceiling row are what is tested (a dbt `unit_tests:` block would run in every build of the
-  project, production included, with rules of its own). When 2027's schedule is dropped into the
+  score_ceiling row are what is tested (a dbt `unit_tests:` block tests the rows it is given, rules
+  included, not the seed the warehouse runs on). When 2027's schedule is dropped into the
   calendar, NEXT_YEAR moves to the first year it does not know.
 
 Working days were checked with the `chinese_calendar` package (an independent source) as well as

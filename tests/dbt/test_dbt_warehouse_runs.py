@@ -275,14 +275,28 @@ def test_the_history_writes_a_version_per_change_and_closes_the_current_one(db):
 
 
 def test_the_rule_unit_tests_run_and_pass(db):
-    """The dbt unit tests of the per-rule models (models/intermediate/_intermediate.yml
-    `unit_tests:`: publicity by regime, severity, repair and objection; points, score and grade)
-    run in `dbt build` before their models; here by themselves, each must be found and pass."""
+    """The dbt unit tests of the per-rule models (`unit_tests:` in models/intermediate/_intermediate.yml,
+    models/intermediate/indicators/_indicators.yml and models/marts/_marts.yml: publicity of penalties
+    and licences, dishonest records, points, score and grade, each indicator's measure, the
+    scorecard's valuation, the timeline's words) run in CI, not in production builds; here by
+    themselves, each must be found and pass."""
     url = db["url"]
     reply = dbt(url, D("2026-06-30"), "test", "--select", "test_type:unit")
     assert reply["success"], reply["output"][-6000:]
     results = json.loads((target_of(url) / "run_results.json").read_text())["results"]
     assert sorted((r["unique_id"].split(".")[-1], r["status"]) for r in results) == [
         ("credit_evaluation_points_score_and_grade", "pass"),
+        ("credit_events_state_each_record_in_words_as_of", "pass"),
+        ("dishonest_record_active_from_publication_until_removal", "pass"),
+        ("i01_rejected_codes_unregistered_and_codes_under_two_names", "pass"),
+        ("i02_min_of_records_and_ledger_decisions_per_unit_and_month", "pass"),
+        ("i03_rows_loaded_without_any_problem_over_all_rows_read", "pass"),
+        ("i04_reported_by_the_working_day_deadline", "pass"),
+        ("i05_valid_objections_on_double_publicity_raised_in_the_window", "pass"),
+        ("i06_working_days_from_raising_to_completion", "pass"),
+        ("i07_repairs_completed_within_three_working_days_of_acceptance", "pass"),
+        ("i08_to_i14_over_the_registry_per_region_and_in_all", "pass"),
+        ("licence_publicity_while_valid_until_withdrawn", "pass"),
         ("penalty_publicity_by_regime_severity_repair_and_objection", "pass"),
+        ("scorecard_values_against_targets_and_says_why_not", "pass"),
     ]

@@ -4,6 +4,8 @@
 -- objections and repairs); dishonest-debtor records while active; other records are not publicised.
 -- `status` is the record's state on as_of in words a reader of a credit report understands;
 -- `under_objection` marks a record with an objection raised and not yet completed (异议处理中).
+-- A repair or an objection completed after as_of is still in progress on as_of (办理中: a repair
+-- dated by its application), and its result is not shown yet, as int_objection_outcomes has it.
 with events as (
     select subject_key as uscc, '行政处罚' as event_type, decided_on as event_date, 'penalties' as source_feed,
            record_key as source_key, decision_no as record_no, authority, penalty_content as content,
@@ -38,16 +40,17 @@ with events as (
            commitment_type || coalesce('：' || fulfilment, '')
     from {{ ref('stg_commitments') }}
     union all
-    select uscc, '信用修复', coalesce(completed_on, applied_on), 'repairs', repair_no, repair_no, unit,
-           '行政处罚决定书 ' || decision_no, null::date, null::date, false,
+    select uscc, '信用修复', case when completed_on <= {{ as_of() }} then completed_on else applied_on end,
+           'repairs', repair_no, repair_no, unit, '行政处罚决定书 ' || decision_no, null::date, null::date, false,
            case when completed_on <= {{ as_of() }} then coalesce(result, '已办结') else '办理中' end, false,
-           coalesce(result, '办理中') || '（' || decision_no || '）'
+           case when completed_on <= {{ as_of() }} then coalesce(result, '已办结') else '办理中' end
+             || '（' || decision_no || '）'
     from {{ ref('stg_repairs') }}
     union all
     select uscc, '异议申诉', raised_on, 'objections', objection_no, objection_no, null::text,
            info_category || coalesce('：' || decision_no, ''), null::date, null::date, false,
            case when completed_on <= {{ as_of() }} then coalesce(result, '已办结') else '办理中' end, false,
-           info_category || coalesce('：' || result, '')
+           info_category || case when completed_on <= {{ as_of() }} then coalesce('：' || result, '') else '' end
     from {{ ref('stg_objections') }}
     union all
     select uscc, '重大税收违法失信', period, 'tax', uscc || '|' || period::text, null::text, authority, null::text,
